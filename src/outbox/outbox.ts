@@ -1,0 +1,72 @@
+/**
+ * The outbox: accepted submissions, stored durably before the gateway answers 202, and claimed by the
+ * delivery worker. One interface; the embedded SQLite store implements it (PostgreSQL joins it later).
+ */
+import type { Bundle, OperationOutcome } from 'fhir/r4';
+
+/**
+ * queued     accepted, waiting for (another) delivery attempt
+ * delivering claimed by a worker; a crash leaves it here and start-up puts it back to queued
+ * delivered  the SCR accepted the transaction
+ * rejected   the SCR refused it with a 4xx that retrying cannot fix (dead letter, replayable)
+ * failed     every allowed attempt failed (dead letter, replayable)
+ */
+export type SubmissionState = 'queued' | 'delivering' | 'delivered' | 'rejected' | 'failed';
+
+export interface NewSubmission {
+  /** Care provider ODS code that sent it. */
+  providerOds: string;
+  /** Ordering key: submissions with the same key are delivered strictly in acceptance order (the NHS number). */
+  orderingKey: string;
+  /** Provider record references this submission carries, e.g. ["resident:R-1001@3"]; for the status view. */
+  records: string[];
+  /** The transaction Bundle to send to the SCR. */
+  bundle: Bundle;
+}
+
+export interface SubmissionStatus {
+  id: string;
+  state: SubmissionState;
+  providerOds: string;
+  records: string[];
+  attempts: number;
+  acceptedAt: string;
+  updatedAt: string;
+  nextAttemptAt?: string;
+  deliveredAt?: string;
+  /** The SCR's last answer when it refused (an OperationOutcome), or a description of the last failure. */
+  lastError?: OperationOutcome;
+}
+
+export interface ClaimedSubmission {
+  id: string;
+  attempts: number;
+  bundle: Bundle;
+}
+
+export interface Outbox {
+  /** Commit one or more submissions atomically (all or none) and return their ids in order. */
+  enqueue(submissions: NewSubmission[]): Promise<string[]>;
+  get(id: string): Promise<SubmissionStatus | undefined>;
+  /**
+   * Atomically claim up to `limit` queued submissions whose next attempt is due, at most one per ordering
+   * key, and never one whose key has an earlier submission still queued or delivering (per-patient ordering).
+   */
+  claim(limit: number, now?: Date): Promise<ClaimedSubmission[]>;
+  markDelivered(id: string, response: Bundle | undefined, now?: Date): Promise<void>;
+  /** Back to queued with the attempt counted, due again at nextAttemptAt. */
+  markRetry(id: string, error: OperationOutcome, nextAttemptAt: Date): Promise<void>;
+  /** Dead letter: 'rejected' (4xx) or 'failed' (attempts exhausted). Later submissions for the key proceed. */
+  markDead(id: string, state: 'rejected' | 'failed', error: OperationOutcome): Promise<void>;
+  /** Dead letters, newest first. */
+  deadLetters(limit: number): Promise<SubmissionStatus[]>;
+  /** Put a dead letter back to queued with its attempts reset. False when it is not a dead letter. */
+  replay(id: string): Promise<boolean>;
+  /** Start-up: anything left 'delivering' by a crash goes back to 'queued'. Returns how many. */
+  recover(): Promise<number>;
+  /** Count by state, for /ready and metrics. */
+  counts(): Promise<Record<SubmissionState, number>>;
+  /** True when a write can be committed now (for /ready). */
+  writable(): Promise<boolean>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,51 @@
+/** Liveness, readiness, metrics and the API contract with its try-it-out docs. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Router } from 'express';
+import type { Registry } from 'prom-client';
+import swaggerUi from 'swagger-ui-express';
+import YAML from 'yaml';
+import type { Outbox } from '../../outbox/outbox';
+import { handle } from '../respond';
+
+export const OPENAPI_PATH = path.resolve(__dirname, '..', '..', '..', 'openapi.yaml');
+
+export interface OpsDeps {
+  outbox: Outbox;
+  scrReachable: () => Promise<boolean>;
+  metrics?: Registry;
+}
+
+export function loadOpenApi(): Record<string, unknown> {
+  return YAML.parse(fs.readFileSync(OPENAPI_PATH, 'utf8')) as Record<string, unknown>;
+}
+
+export function opsRouter(deps: OpsDeps): Router {
+  const router = Router();
+  const openapi = loadOpenApi();
+
+  router.get('/health', handle(() => ({ status: 200, body: { status: 'ok' } })));
+
+  router.get('/ready', handle(async () => {
+    const [scr, queue] = await Promise.all([
+      deps.scrReachable().catch(() => false),
+      deps.outbox.writable().catch(() => false),
+    ]);
+    const ready = scr && queue;
+    return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'not ready', checks: { scr, queue } } };
+  }));
+
+  if (deps.metrics) {
+    const registry = deps.metrics;
+    router.get('/metrics', async (_req, res) => {
+      res.type(registry.contentType).send(await registry.metrics());
+    });
+  }
+
+  router.get('/openapi.yaml', (_req, res) => {
+    res.type('application/yaml').sendFile(OPENAPI_PATH);
+  });
+  router.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'care-record-gateway API' }));
+
+  return router;
+}

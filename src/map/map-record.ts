@@ -1,0 +1,63 @@
+/**
+ * Provider record -> FHIR resources, by running the record type's compiled JSONata mapping.
+ * Mapping problems (a code missing from a lookup, an expression that fails) come back as issues naming
+ * the provider field, never as a crash and never as a silent drop.
+ */
+import type { OperationOutcomeIssue, Resource, Meta } from 'fhir/r4';
+import { issue } from '../fhir/operation-outcome';
+import { ODS_CODE_SYSTEM } from './identifiers';
+import type { RecordTypeMapping } from './mapping-registry';
+
+/** A provider record after ingest checks: known type, valid schema, NHS number normalised. */
+export interface ProviderRecord {
+  type: string;
+  recordId: string;
+  version: number;
+  nhsNumber: string;
+  careProvider: { odsCode: string; name?: string };
+  sourceSystem: string;
+  recordedAt?: string;
+  data: Record<string, unknown>;
+}
+
+export type MapResult = { ok: true; resources: Resource[] } | { ok: false; issues: OperationOutcomeIssue[] };
+
+class MappingFailure extends Error {
+  constructor(message: string, readonly expression: string) {
+    super(message);
+  }
+}
+
+/** meta for every resource: the profile it claims, and where it came from (source system, provider ODS code). */
+export function provenanceMeta(record: ProviderRecord, profile: string): Meta {
+  return {
+    profile: [profile],
+    source: `urn:care-record-gateway:${record.careProvider.odsCode}:${encodeURIComponent(record.sourceSystem)}`,
+    tag: [{ system: ODS_CODE_SYSTEM, code: record.careProvider.odsCode }],
+  };
+}
+
+export async function mapRecord(mapping: RecordTypeMapping, record: ProviderRecord, path: string): Promise<MapResult> {
+  const bindings = {
+    meta: (profile: string) => provenanceMeta(record, profile),
+    lookup: (table: string, key: unknown, field?: string) => {
+      const entry = mapping.lookups[table]?.[String(key)];
+      if (entry === undefined) {
+        throw new MappingFailure(`"${String(key)}" has no entry in the ${table} table`, `${path}.${field ?? 'data'}`);
+      }
+      return entry;
+    },
+  };
+  try {
+    const output: unknown = await mapping.expression.evaluate(record, bindings);
+    const resources = (Array.isArray(output) ? output : [output]).filter((r) => r !== undefined) as Resource[];
+    return { ok: true, resources };
+  } catch (err) {
+    if (err instanceof MappingFailure) {
+      return { ok: false, issues: [issue('error', 'code-invalid', err.message, err.expression)] };
+    }
+    const e = err as { code?: string; message?: string };
+    const diagnostics = `The ${mapping.type} mapping failed (${e.code ?? 'error'}): ${e.message ?? 'unknown'}`;
+    return { ok: false, issues: [issue('error', 'processing', diagnostics, `${path}.data`)] };
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Loads every record type under mappings/ once at start-up: its input JSON Schema (for ingest), its
+ * JSONata mapping (compiled once) and its lookup tables. No record type is special-cased in code:
+ * a new record type is a new folder.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import jsonata from 'jsonata';
+
+export const MAPPINGS_DIR = path.resolve(__dirname, '..', '..', 'mappings');
+
+export interface RecordTypeMapping {
+  type: string;
+  /** JSON Schema for the record's `data`. */
+  schema: object;
+  expression: jsonata.Expression;
+  /** Lookup tables by file name (without .json). */
+  lookups: Record<string, Record<string, unknown>>;
+}
+
+export interface MappingRegistry {
+  envelopeSchema: object;
+  types: Map<string, RecordTypeMapping>;
+}
+
+function readJson(file: string): unknown {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+function loadRecordType(dir: string, type: string): RecordTypeMapping {
+  const source = fs.readFileSync(path.join(dir, 'mapping.jsonata'), 'utf8');
+  let expression: jsonata.Expression;
+  try {
+    expression = jsonata(source);
+  } catch (err) {
+    const e = err as { message?: string; position?: number };
+    throw new Error(`mappings/${type}/mapping.jsonata does not compile at ${e.position}: ${e.message}`);
+  }
+  const lookups: RecordTypeMapping['lookups'] = {};
+  for (const file of fs.readdirSync(dir)) {
+    if (file.endsWith('.json') && file !== 'schema.json' && !file.startsWith('example')) {
+      lookups[file.slice(0, -'.json'.length)] = readJson(path.join(dir, file)) as Record<string, unknown>;
+    }
+  }
+  return { type, schema: readJson(path.join(dir, 'schema.json')) as object, expression, lookups };
+}
+
+export function loadMappings(dir: string = MAPPINGS_DIR): MappingRegistry {
+  const types = new Map<string, RecordTypeMapping>();
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory() && fs.existsSync(path.join(dir, entry.name, 'mapping.jsonata'))) {
+      types.set(entry.name, loadRecordType(path.join(dir, entry.name), entry.name));
+    }
+  }
+  return { envelopeSchema: readJson(path.join(dir, 'envelope.schema.json')) as object, types };
+}

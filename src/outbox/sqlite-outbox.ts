@@ -1,0 +1,239 @@
+/**
+ * The outbox in an embedded SQLite file (better-sqlite3): WAL with synchronous=FULL, so a commit that
+ * returned survives a crash or power cut. better-sqlite3 is synchronous; each method does its work in one
+ * short statement or transaction and returns a settled promise, which keeps the interface shared with the
+ * PostgreSQL outbox without pretending the calls overlap.
+ */
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { Bundle, OperationOutcome } from 'fhir/r4';
+import type { ClaimedSubmission, NewSubmission, Outbox, SubmissionState, SubmissionStatus } from './outbox';
+import { migrate } from './sqlite-schema';
+
+export const SUBMISSION_STATES: readonly SubmissionState[] = ['queued', 'delivering', 'delivered', 'rejected', 'failed'];
+
+/** A mark* call for a submission that is not (or no longer) claimed: a bug or a second worker on the file. */
+export class OutboxStateError extends Error {
+  override name = 'OutboxStateError';
+}
+
+interface Row {
+  id: string;
+  provider_ods: string;
+  records: string;
+  state: SubmissionState;
+  attempts: number;
+  accepted_at: number;
+  updated_at: number;
+  next_attempt_at: number;
+  delivered_at: number | null;
+  last_error: string | null;
+}
+
+const STATUS_COLUMNS =
+  'id, provider_ods, records, state, attempts, accepted_at, updated_at, next_attempt_at, delivered_at, last_error';
+
+export class SqliteOutbox implements Outbox {
+  private readonly db: Database.Database;
+  private readonly statements: Statements;
+
+  /** Opens (creating if needed) the file and migrates it. ':memory:' gives a private, non-durable store. */
+  constructor(readonly path: string) {
+    this.db = new Database(path, { timeout: 5000 });
+    this.db.pragma('journal_mode = WAL');
+    // FULL: the WAL is fsynced at every commit, so an answered 202 is on disk. NORMAL would not be.
+    this.db.pragma('synchronous = FULL');
+    // Keep the WAL file from staying at its high-water mark after a burst (bytes).
+    this.db.pragma('journal_size_limit = 16777216');
+    migrate(this.db);
+    this.statements = prepareStatements(this.db);
+  }
+
+  async enqueue(submissions: NewSubmission[]): Promise<string[]> {
+    const now = Date.now();
+    const insertAll = this.db.transaction((items: NewSubmission[]) =>
+      items.map((s) => {
+        const id = randomUUID();
+        this.statements.insert.run({
+          id,
+          providerOds: s.providerOds,
+          orderingKey: s.orderingKey,
+          records: JSON.stringify(s.records),
+          bundle: JSON.stringify(s.bundle),
+          now,
+        });
+        return id;
+      }),
+    );
+    return insertAll.immediate(submissions);
+  }
+
+  async get(id: string): Promise<SubmissionStatus | undefined> {
+    const row = this.statements.get.get(id) as Row | undefined;
+    return row && toStatus(row);
+  }
+
+  async claim(limit: number, now: Date = new Date()): Promise<ClaimedSubmission[]> {
+    if (limit <= 0) return [];
+    // IMMEDIATE takes the write lock before the SELECT, so another process on the file cannot claim the same rows.
+    const claimDue = this.db.transaction((at: number) => {
+      const rows = this.statements.due.all({ now: at, limit }) as { seq: number; id: string; attempts: number; bundle: string | null }[];
+      for (const row of rows) this.statements.markDelivering.run({ seq: row.seq, now: at });
+      return rows;
+    });
+    return claimDue.immediate(now.getTime()).map((row) => ({
+      id: row.id,
+      attempts: row.attempts,
+      // A queued row always has its bundle: prune only touches delivered rows.
+      bundle: JSON.parse(row.bundle ?? 'null') as Bundle,
+    }));
+  }
+
+  async markDelivered(id: string, response: Bundle | undefined, now: Date = new Date()): Promise<void> {
+    const result = this.statements.delivered.run({
+      id,
+      response: response === undefined ? null : JSON.stringify(response),
+      now: now.getTime(),
+    });
+    expectClaimed(result.changes, id);
+  }
+
+  async markRetry(id: string, error: OperationOutcome, nextAttemptAt: Date): Promise<void> {
+    const result = this.statements.retry.run({
+      id,
+      error: JSON.stringify(error),
+      next: nextAttemptAt.getTime(),
+      now: Date.now(),
+    });
+    expectClaimed(result.changes, id);
+  }
+
+  async markDead(id: string, state: 'rejected' | 'failed', error: OperationOutcome): Promise<void> {
+    const result = this.statements.dead.run({ id, state, error: JSON.stringify(error), now: Date.now() });
+    expectClaimed(result.changes, id);
+  }
+
+  async deadLetters(limit: number): Promise<SubmissionStatus[]> {
+    return (this.statements.deadLetters.all(limit) as Row[]).map(toStatus);
+  }
+
+  async replay(id: string): Promise<boolean> {
+    return this.statements.replay.run({ id, now: Date.now() }).changes === 1;
+  }
+
+  async recover(): Promise<number> {
+    return this.statements.recover.run({ now: Date.now() }).changes;
+  }
+
+  async counts(): Promise<Record<SubmissionState, number>> {
+    const counts = Object.fromEntries(SUBMISSION_STATES.map((s) => [s, 0])) as Record<SubmissionState, number>;
+    for (const row of this.statements.counts.all() as { state: SubmissionState; n: number }[]) counts[row.state] = row.n;
+    return counts;
+  }
+
+  /** Takes the write lock and writes nothing (rolled back): false when the file is read-only, locked or closed. */
+  async writable(): Promise<boolean> {
+    if (!this.db.open) return false;
+    try {
+      const probe = this.db.transaction(() => {
+        this.statements.probeWrite.run();
+        throw new RollBack();
+      });
+      probe.immediate();
+    } catch (err) {
+      return err instanceof RollBack;
+    }
+    return true;
+  }
+
+  /**
+   * Retention: drop the bundle and response of submissions delivered before `olderThan`; the row, its state
+   * and times stay for the status view. Freed pages are reused by later writes, so the file stops growing
+   * with the bodies. Returns how many submissions were pruned.
+   */
+  async prune(olderThan: Date): Promise<number> {
+    const pruned = this.statements.prune.run(olderThan.getTime()).changes;
+    if (pruned > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return pruned;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insert: db.prepare(
+      `INSERT INTO submissions (id, provider_ods, ordering_key, records, bundle, state, accepted_at, updated_at, next_attempt_at)
+       VALUES (@id, @providerOds, @orderingKey, @records, @bundle, 'queued', @now, @now, @now)`,
+    ),
+    get: db.prepare(`SELECT ${STATUS_COLUMNS} FROM submissions WHERE id = ?`),
+    // A key's head is its earliest submission still queued or delivering; only a due, queued head is
+    // claimable, so at most one submission per key is ever out, and never ahead of an earlier one.
+    due: db.prepare(
+      `SELECT s.seq, s.id, s.attempts, s.bundle FROM submissions s
+       WHERE s.state = 'queued' AND s.next_attempt_at <= @now
+         AND NOT EXISTS (
+           SELECT 1 FROM submissions e
+           WHERE e.ordering_key = s.ordering_key AND e.seq < s.seq AND e.state IN ('queued', 'delivering'))
+       ORDER BY s.next_attempt_at, s.seq
+       LIMIT @limit`,
+    ),
+    markDelivering: db.prepare(`UPDATE submissions SET state = 'delivering', updated_at = @now WHERE seq = @seq`),
+    delivered: db.prepare(
+      `UPDATE submissions
+       SET state = 'delivered', attempts = attempts + 1, response = @response, last_error = NULL,
+           delivered_at = @now, updated_at = @now
+       WHERE id = @id AND state = 'delivering'`,
+    ),
+    retry: db.prepare(
+      `UPDATE submissions
+       SET state = 'queued', attempts = attempts + 1, last_error = @error, next_attempt_at = @next, updated_at = @now
+       WHERE id = @id AND state = 'delivering'`,
+    ),
+    dead: db.prepare(
+      `UPDATE submissions SET state = @state, attempts = attempts + 1, last_error = @error, updated_at = @now
+       WHERE id = @id AND state = 'delivering'`,
+    ),
+    deadLetters: db.prepare(
+      `SELECT ${STATUS_COLUMNS} FROM submissions WHERE state IN ('rejected', 'failed')
+       ORDER BY updated_at DESC, seq DESC LIMIT ?`,
+    ),
+    replay: db.prepare(
+      `UPDATE submissions SET state = 'queued', attempts = 0, next_attempt_at = @now, updated_at = @now
+       WHERE id = @id AND state IN ('rejected', 'failed')`,
+    ),
+    recover: db.prepare(`UPDATE submissions SET state = 'queued', updated_at = @now WHERE state = 'delivering'`),
+    counts: db.prepare(`SELECT state, count(*) AS n FROM submissions GROUP BY state`),
+    prune: db.prepare(
+      `UPDATE submissions SET bundle = NULL, response = NULL
+       WHERE state = 'delivered' AND delivered_at < ? AND (bundle IS NOT NULL OR response IS NOT NULL)`,
+    ),
+    probeWrite: db.prepare(`UPDATE submissions SET updated_at = updated_at WHERE seq = -1`),
+  };
+}
+
+class RollBack extends Error {}
+
+function expectClaimed(changes: number, id: string): void {
+  if (changes !== 1) throw new OutboxStateError(`Submission ${id} is not being delivered; its outcome was not recorded`);
+}
+
+function toStatus(row: Row): SubmissionStatus {
+  const status: SubmissionStatus = {
+    id: row.id,
+    state: row.state,
+    providerOds: row.provider_ods,
+    records: JSON.parse(row.records) as string[],
+    attempts: row.attempts,
+    acceptedAt: new Date(row.accepted_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+  if (row.state === 'queued') status.nextAttemptAt = new Date(row.next_attempt_at).toISOString();
+  if (row.delivered_at !== null) status.deliveredAt = new Date(row.delivered_at).toISOString();
+  if (row.last_error !== null) status.lastError = JSON.parse(row.last_error) as OperationOutcome;
+  return status;
+}

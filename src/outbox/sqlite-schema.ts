@@ -1,0 +1,59 @@
+/**
+ * The outbox's SQLite schema and its migrations. The schema version lives in SQLite's own
+ * `PRAGMA user_version`; each migration runs once, in one transaction with the version bump.
+ */
+import type Database from 'better-sqlite3';
+
+/** Index i takes the database from version i to version i + 1. Append only; never edit a shipped step. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE submissions (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT, -- acceptance order, the basis of per-key ordering
+    id              TEXT    NOT NULL UNIQUE,
+    provider_ods    TEXT    NOT NULL,
+    ordering_key    TEXT    NOT NULL,
+    records         TEXT    NOT NULL,                  -- JSON array of provider record references
+    bundle          TEXT,                              -- JSON transaction Bundle; NULL once pruned
+    response        TEXT,                              -- JSON transaction-response from the SCR; pruned too
+    state           TEXT    NOT NULL CHECK (state IN ('queued', 'delivering', 'delivered', 'rejected', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    accepted_at     INTEGER NOT NULL,                  -- epoch milliseconds
+    updated_at      INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    delivered_at    INTEGER,
+    last_error      TEXT                               -- JSON OperationOutcome
+  );
+  -- The head of each key's line: the earliest submission still queued or delivering.
+  CREATE INDEX submissions_pending_by_key ON submissions (ordering_key, seq)
+    WHERE state IN ('queued', 'delivering');
+  -- Due work, earliest first (and counts by state).
+  CREATE INDEX submissions_due ON submissions (state, next_attempt_at, seq);
+  -- Dead letters, newest first.
+  CREATE INDEX submissions_by_state ON submissions (state, updated_at);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export class SchemaVersionError extends Error {
+  override name = 'SchemaVersionError';
+}
+
+/** Bring the database up to SCHEMA_VERSION; refuse one written by a newer gateway. Returns the old version. */
+export function migrate(db: Database.Database): number {
+  const readVersion = (): number => db.pragma('user_version', { simple: true }) as number;
+  // Read the version inside the write transaction, so two processes opening one file migrate it once.
+  const step = db.transaction((): number => {
+    const current = readVersion();
+    if (current > SCHEMA_VERSION) {
+      throw new SchemaVersionError(
+        `Outbox database is at schema version ${current}, newer than this gateway's ${SCHEMA_VERSION}; ` +
+          'upgrade the gateway or point OUTBOX_PATH at another file',
+      );
+    }
+    for (let version = current; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version]);
+    if (current < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    return current;
+  });
+  return step.immediate();
+}

@@ -49,8 +49,9 @@ export async function mapRecord(mapping: RecordTypeMapping, record: ProviderReco
     },
   };
   try {
-    const output: unknown = await mapping.expression.evaluate(record, bindings);
-    const resources = (Array.isArray(output) ? output : [output]).filter((r) => r !== undefined) as Resource[];
+    // JSONata marks its arrays with sequence flags; a JSON round trip leaves plain FHIR JSON.
+    const output: unknown = JSON.parse(JSON.stringify((await mapping.expression.evaluate(record, bindings)) ?? null));
+    const resources = (Array.isArray(output) ? output : [output]).filter((r) => r !== null) as Resource[];
     return { ok: true, resources };
   } catch (err) {
     if (err instanceof MappingFailure) {

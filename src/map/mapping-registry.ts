@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import jsonata from 'jsonata';
+import { MAPPINGS_DIR } from '../config/paths';
 
-export const MAPPINGS_DIR = path.resolve(__dirname, '..', '..', 'mappings');
 
 export interface RecordTypeMapping {
   type: string;

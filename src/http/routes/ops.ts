@@ -1,14 +1,13 @@
 /** Liveness, readiness, metrics and the API contract with its try-it-out docs. */
 import fs from 'node:fs';
-import path from 'node:path';
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
 import swaggerUi from 'swagger-ui-express';
 import YAML from 'yaml';
+import { OPENAPI_PATH } from '../../config/paths';
 import type { Outbox } from '../../outbox/outbox';
 import { handle } from '../respond';
 
-export const OPENAPI_PATH = path.resolve(__dirname, '..', '..', '..', 'openapi.yaml');
 
 export interface OpsDeps {
   outbox: Outbox;

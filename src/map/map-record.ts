@@ -5,7 +5,7 @@
  */
 import type { OperationOutcomeIssue, Resource, Meta } from 'fhir/r4';
 import { issue } from '../fhir/operation-outcome';
-import { ODS_CODE_SYSTEM } from './identifiers';
+import { NHS_NUMBER_SYSTEM, ODS_CODE_SYSTEM, PROVIDER_RECORD_SYSTEM } from './identifiers';
 import type { RecordTypeMapping } from './mapping-registry';
 
 /** A provider record after ingest checks: known type, valid schema, NHS number normalised. */
@@ -40,6 +40,15 @@ export function provenanceMeta(record: ProviderRecord, profile: string): Meta {
 export async function mapRecord(mapping: RecordTypeMapping, record: ProviderRecord, path: string): Promise<MapResult> {
   const bindings = {
     meta: (profile: string) => provenanceMeta(record, profile),
+    /** The identifier that makes this record's resource findable again: "<ODS>/<type>/<recordId>[/<part>]". */
+    recordIdentifier: (part?: string) => ({
+      system: PROVIDER_RECORD_SYSTEM,
+      value: [record.careProvider.odsCode, record.type, record.recordId, part].filter(Boolean).join('/'),
+    }),
+    /** A conditional reference to the person by NHS number, resolved by the SCR inside the transaction. */
+    patientReference: () => ({ reference: `Patient?identifier=${NHS_NUMBER_SYSTEM}|${record.nhsNumber}` }),
+    /** A logical reference to an organisation by ODS code. */
+    organizationReference: (ods: string) => ({ type: 'Organization', identifier: { system: ODS_CODE_SYSTEM, value: ods } }),
     lookup: (table: string, key: unknown, field?: string) => {
       const entry = mapping.lookups[table]?.[String(key)];
       if (entry === undefined) {

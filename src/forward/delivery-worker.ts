@@ -1,0 +1,224 @@
+/**
+ * The delivery worker: claims due submissions from the outbox, sends each transaction Bundle to the SCR and
+ * records the outcome. Retryable failures come back later (exponential backoff, full jitter, Retry-After);
+ * exhausted or refused submissions become dead letters; a circuit breaker stops claiming while the SCR is
+ * down; operators can pause and resume. One loop, one step (`step`), no other path through the code.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Bundle, OperationOutcome } from 'fhir/r4';
+import { issue, outcome } from '../fhir/operation-outcome';
+import { ScrError } from '../fhir/scr-error';
+import type { Logger } from '../observability/logger';
+import type { DeliveryMetrics, DeliveryOutcome } from '../observability/metrics';
+import type { ClaimedSubmission, Outbox } from '../outbox/outbox';
+import { retryDelayMs } from './backoff';
+import { CircuitBreaker, type BreakerOptions } from './circuit-breaker';
+
+export interface DeliveryWorkerOptions {
+  outbox: Outbox;
+  /** Sends one transaction Bundle to the SCR; resolves with its transaction-response, throws ScrError. */
+  send: (bundle: Bundle) => Promise<Bundle | undefined>;
+  logger: Logger;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  pollIntervalMs: number;
+  /** Sends in flight at once (default 4). Per-patient ordering holds whatever the number. */
+  concurrency?: number;
+  /** Default: open after 5 consecutive retryable failures, probe again after 30 s. */
+  breaker?: BreakerOptions;
+  metrics?: DeliveryMetrics;
+}
+
+type Outcome = DeliveryOutcome;
+
+export class DeliveryWorker {
+  private readonly concurrency: number;
+  private readonly breaker: CircuitBreaker;
+  private readonly inFlight = new Set<Promise<void>>();
+  private loop?: Promise<void>;
+  private stopping = false;
+  private pausedFlag = false;
+  private wake?: () => void;
+
+  constructor(private readonly options: DeliveryWorkerOptions) {
+    this.concurrency = Math.max(1, options.concurrency ?? 4);
+    this.breaker = new CircuitBreaker(options.breaker ?? { failureThreshold: 5, coolDownMs: 30_000 });
+  }
+
+  get paused(): boolean {
+    return this.pausedFlag;
+  }
+
+  get running(): boolean {
+    return this.loop !== undefined;
+  }
+
+  /** The breaker's state, for /ready and the admin API. */
+  get circuit(): ReturnType<CircuitBreaker['state']> {
+    return this.breaker.state();
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.options.logger.info('delivery worker started', { concurrency: this.concurrency });
+    this.loop = this.run().catch((err: unknown) => {
+      // run() handles its own errors; reaching here is a bug, and it must not vanish.
+      this.options.logger.error('delivery worker loop ended unexpectedly', { error: err });
+    });
+  }
+
+  /** Graceful: claim nothing more, wait for the sends in flight to finish and their outcomes to be stored. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+    await Promise.all(this.inFlight);
+    this.loop = undefined;
+    this.options.logger.info('delivery worker stopped');
+  }
+
+  /** Operators: claim nothing until resume(). Sends already in flight finish. */
+  pause(): void {
+    if (this.pausedFlag) return;
+    this.pausedFlag = true;
+    this.options.metrics?.paused.set(1);
+    this.options.logger.warn('delivery paused by operator');
+  }
+
+  resume(): void {
+    if (!this.pausedFlag) return;
+    this.pausedFlag = false;
+    this.options.metrics?.paused.set(0);
+    this.options.logger.info('delivery resumed by operator');
+    this.wake?.();
+  }
+
+  /** Tell the worker new work was committed, so it need not wait for the next poll. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      let started = 0;
+      try {
+        started = await this.step();
+      } catch (err) {
+        this.options.logger.error('claiming from the outbox failed', { error: err });
+      }
+      if (started === 0 && !this.stopping) await this.sleep(this.options.pollIntervalMs);
+    }
+  }
+
+  /** One step of the loop: claim as much due work as there are free slots (and the breaker allows), start it. */
+  private async step(): Promise<number> {
+    if (this.pausedFlag) return 0;
+    const limit = Math.min(this.concurrency - this.inFlight.size, this.breaker.permits());
+    if (limit <= 0) return 0;
+    const probing = this.breaker.state() === 'half-open';
+    const claimed = await this.options.outbox.claim(limit);
+    if (probing && claimed.length > 0) this.breaker.probeStarted();
+    for (const submission of claimed) {
+      const delivery = this.deliver(submission).finally(() => {
+        this.inFlight.delete(delivery);
+        this.wake?.();
+      });
+      this.inFlight.add(delivery);
+    }
+    return claimed.length;
+  }
+
+  /** Send one submission and store the outcome. Never rejects: every failure is logged here. */
+  private async deliver(submission: ClaimedSubmission): Promise<void> {
+    const attempt = submission.attempts + 1;
+    const log = { submissionId: submission.id, attempt };
+    const startedAt = performance.now();
+    let response: Bundle | undefined;
+    let failure: ScrError | undefined;
+    try {
+      response = await this.options.send(submission.bundle);
+    } catch (err) {
+      failure = asScrError(err);
+      if (!(err instanceof ScrError)) this.options.logger.error('send failed with an unexpected error', { ...log, error: err });
+    }
+    const seconds = (performance.now() - startedAt) / 1000;
+
+    let result: Outcome;
+    try {
+      result = await this.record(submission, attempt, response, failure);
+    } catch (err) {
+      // The outcome could not be stored; the row stays 'delivering' until recover() at the next start-up.
+      this.options.logger.error('recording a delivery outcome failed', { ...log, error: err });
+      return;
+    }
+    this.options.metrics?.observe(result, seconds);
+    const detail = { ...log, outcome: result, status: failure?.status, durationMs: Math.round(seconds * 1000) };
+    if (result === 'delivered') this.options.logger.info('submission delivered', detail);
+    else if (result === 'retry') this.options.logger.warn('delivery failed; will retry', detail);
+    else this.options.logger.error('submission dead-lettered', detail);
+  }
+
+  private async record(
+    submission: ClaimedSubmission,
+    attempt: number,
+    response: Bundle | undefined,
+    failure: ScrError | undefined,
+  ): Promise<Outcome> {
+    const { outbox } = this.options;
+    if (!failure) {
+      this.breaker.succeeded();
+      await outbox.markDelivered(submission.id, response);
+      return 'delivered';
+    }
+    if (!failure.retryable) {
+      this.breaker.succeeded(); // the SCR is up and answering; it just refuses this one
+      await outbox.markDead(submission.id, 'rejected', failure.outcome);
+      return 'rejected';
+    }
+    const holdMs = failure.retryAfterMs === undefined ? undefined : Math.min(failure.retryAfterMs, this.options.backoffMaxMs);
+    if (this.breaker.failed(holdMs)) {
+      this.options.metrics?.circuitOpened.inc();
+      this.options.logger.warn('circuit breaker open: the SCR is failing, claiming paused', { status: failure.status });
+    }
+    if (attempt >= this.options.maxAttempts) {
+      await outbox.markDead(submission.id, 'failed', withAttempts(failure.outcome, attempt));
+      return 'failed';
+    }
+    const delayMs = retryDelayMs(
+      { baseMs: this.options.backoffBaseMs, maxMs: this.options.backoffMaxMs },
+      attempt,
+      failure.retryAfterMs,
+    );
+    await outbox.markRetry(submission.id, failure.outcome, new Date(Date.now() + delayMs));
+    return 'retry';
+  }
+
+  /** Wait for the poll interval, or less if woken by new work, a finished send, resume() or stop(). */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.wake === done) this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+}
+
+function asScrError(err: unknown): ScrError {
+  if (err instanceof ScrError) return err;
+  const name = err instanceof Error ? err.name : typeof err;
+  const message = `Unexpected ${name} while sending to the SCR`;
+  return new ScrError(message, undefined, true, outcome([issue('error', 'exception', message)]));
+}
+
+function withAttempts(scrOutcome: OperationOutcome, attempts: number): OperationOutcome {
+  return {
+    ...scrOutcome,
+    issue: [...scrOutcome.issue, issue('information', 'informational', `Gave up after ${attempts} attempts`)],
+  };
+}

@@ -1,0 +1,198 @@
+import type { Bundle, Patient } from 'fhir/r4';
+import { DeliveryWorker, type DeliveryWorkerOptions } from '../../src/forward/delivery-worker';
+import { SqliteOutbox } from '../../src/outbox/sqlite-outbox';
+import { submission, tempDir } from '../outbox/submissions';
+import { freePort, httpSend, LoopbackScr, memoryLogger, ok, unavailable, unprocessable, waitFor, type ScrScript } from './loopback-scr';
+
+const PATIENT_A = '9434765919';
+const PATIENT_B = '9434765870';
+
+let tmp: ReturnType<typeof tempDir>;
+let outbox: SqliteOutbox;
+let scr: LoopbackScr | undefined;
+let worker: DeliveryWorker | undefined;
+let logLines: string[];
+
+beforeEach(() => {
+  tmp = tempDir();
+  outbox = new SqliteOutbox(tmp.file('outbox.sqlite'));
+});
+
+afterEach(async () => {
+  await worker?.stop();
+  await scr?.close();
+  await outbox.close();
+  tmp.remove();
+  worker = undefined;
+  scr = undefined;
+});
+
+function startWorker(url: string, options: Partial<DeliveryWorkerOptions> = {}): DeliveryWorker {
+  const { logger, lines } = memoryLogger();
+  logLines = lines;
+  worker = new DeliveryWorker({
+    outbox,
+    send: httpSend(url),
+    logger,
+    maxAttempts: 5,
+    backoffBaseMs: 2,
+    backoffMaxMs: 20,
+    pollIntervalMs: 5,
+    breaker: { failureThreshold: 5, coolDownMs: 50 },
+    ...options,
+  });
+  worker.start();
+  return worker;
+}
+
+async function startScr(script: ScrScript): Promise<LoopbackScr> {
+  scr = await LoopbackScr.start(script);
+  return scr;
+}
+
+const settled = (id: string) => async (): Promise<boolean> =>
+  ['delivered', 'rejected', 'failed'].includes((await outbox.get(id))?.state ?? '');
+
+describe('DeliveryWorker against a loopback SCR', () => {
+  it('delivers after two 503 answers, on the third attempt', async () => {
+    const server = await startScr(({ n }) => (n <= 2 ? unavailable() : ok()));
+    startWorker(server.url);
+    const [id] = await outbox.enqueue([submission(PATIENT_A)]);
+    await waitFor(settled(id));
+    expect(await outbox.get(id)).toMatchObject({ state: 'delivered', attempts: 3 });
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it("dead-letters a 422 at once with the SCR's outcome, without holding back another patient", async () => {
+    const server = await startScr(({ nhsNumber }) => (nhsNumber === PATIENT_A ? unprocessable('birth date is in the future') : ok()));
+    startWorker(server.url, { concurrency: 1 });
+    const [poison, other] = await outbox.enqueue([submission(PATIENT_A), submission(PATIENT_B)]);
+    await waitFor(async () => (await settled(poison)()) && (await settled(other)()));
+    const dead = await outbox.get(poison);
+    expect(dead).toMatchObject({ state: 'rejected', attempts: 1 });
+    expect(dead?.lastError?.issue[0]).toMatchObject({ diagnostics: 'birth date is in the future', expression: ['Patient.birthDate'] });
+    expect((await outbox.get(other))?.state).toBe('delivered');
+  });
+
+  it('keeps one patient\'s submissions in order when the first has to be retried', async () => {
+    const server = await startScr(({ n }) => (n === 1 ? unavailable() : ok()));
+    startWorker(server.url, { concurrency: 4 });
+    const first = submission(PATIENT_A, 'resident:R-1@1');
+    const [id1, id2] = await outbox.enqueue([
+      { ...first, bundle: withFamily(first.bundle, 'First') },
+      { ...submission(PATIENT_A, 'resident:R-1@2'), bundle: withFamily(first.bundle, 'Second') },
+    ]);
+    await waitFor(async () => (await settled(id1)()) && (await settled(id2)()));
+    expect(server.requests.map((r) => r.family)).toEqual(['First', 'First', 'Second']);
+  });
+
+  it('delivers once an SCR that was down comes up', async () => {
+    const port = await freePort();
+    startWorker(`http://127.0.0.1:${port}`);
+    const [id] = await outbox.enqueue([submission(PATIENT_A)]);
+    await waitFor(async () => ((await outbox.get(id))?.attempts ?? 0) >= 2);
+    expect((await outbox.get(id))?.lastError?.issue[0].code).toBe('transient');
+    scr = await LoopbackScr.start(() => ok(), port);
+    await waitFor(settled(id));
+    expect((await outbox.get(id))?.state).toBe('delivered');
+  });
+
+  it('waits as long as Retry-After asks before trying again', async () => {
+    const server = await startScr(({ n }) => (n === 1 ? { ...unavailable({ 'retry-after': '1' }), status: 429 } : ok()));
+    startWorker(server.url, { backoffMaxMs: 5000 });
+    const [id] = await outbox.enqueue([submission(PATIENT_A)]);
+    await waitFor(settled(id));
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests[1].at - server.requests[0].at).toBeGreaterThanOrEqual(990);
+  });
+
+  it('marks a submission failed when every allowed attempt fails', async () => {
+    const server = await startScr(() => unavailable());
+    startWorker(server.url, { maxAttempts: 3 });
+    const [id] = await outbox.enqueue([submission(PATIENT_A)]);
+    await waitFor(settled(id));
+    const dead = await outbox.get(id);
+    expect(dead).toMatchObject({ state: 'failed', attempts: 3 });
+    expect(dead?.lastError?.issue.map((i) => i.diagnostics)).toEqual(['Service unavailable', 'Gave up after 3 attempts']);
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it('delivers a replayed dead letter once the SCR accepts it', async () => {
+    let fixed = false;
+    const server = await startScr(() => (fixed ? ok() : unprocessable('unknown GP practice')));
+    const running = startWorker(server.url);
+    const [id] = await outbox.enqueue([submission(PATIENT_A)]);
+    await waitFor(settled(id));
+    expect((await outbox.get(id))?.state).toBe('rejected');
+    fixed = true;
+    expect(await outbox.replay(id)).toBe(true);
+    running.notify();
+    await waitFor(settled(id));
+    expect(await outbox.get(id)).toMatchObject({ state: 'delivered', attempts: 1 });
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('claims nothing while paused and carries on after resume', async () => {
+    const server = await startScr(() => ok());
+    const running = startWorker(server.url);
+    running.pause();
+    expect(running.paused).toBe(true);
+    const [id] = await outbox.enqueue([submission(PATIENT_A)]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.requests).toHaveLength(0);
+    expect((await outbox.get(id))?.state).toBe('queued');
+    running.resume();
+    await waitFor(settled(id));
+    expect((await outbox.get(id))?.state).toBe('delivered');
+  });
+
+  it('waits for a send in flight to finish when stopped', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const server = await startScr(async () => {
+      await held;
+      return ok();
+    });
+    const running = startWorker(server.url);
+    const [id] = await outbox.enqueue([submission(PATIENT_A)]);
+    await waitFor(() => server.requests.length === 1);
+    let stopped = false;
+    const stopping = running.stop().then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect((await outbox.get(id))?.state).toBe('delivered');
+  });
+
+  it('stops sending while the circuit breaker is open and probes once after the cool-down', async () => {
+    let up = false;
+    const server = await startScr(() => (up ? ok() : unavailable()));
+    startWorker(server.url, { concurrency: 1, breaker: { failureThreshold: 2, coolDownMs: 400 }, maxAttempts: 10 });
+    const ids = await outbox.enqueue([submission(PATIENT_A), submission(PATIENT_B), submission('9000000009')]);
+    await waitFor(() => server.requests.length === 2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(server.requests).toHaveLength(2); // open: nothing sent during the cool-down
+    expect(worker?.circuit).toBe('open');
+    up = true;
+    for (const id of ids) await waitFor(settled(id));
+    expect(server.requests[2].at - server.requests[1].at).toBeGreaterThanOrEqual(390);
+    expect(worker?.circuit).toBe('closed');
+  });
+
+  it('never writes an NHS number to its logs', async () => {
+    const server = await startScr(({ n }) => (n === 1 ? unprocessable(`NHS number ${PATIENT_A} not known`) : ok()));
+    startWorker(server.url);
+    const [id] = await outbox.enqueue([submission(PATIENT_A)]);
+    await waitFor(settled(id));
+    expect(logLines.join('')).toContain('dead-lettered');
+    expect(logLines.join('')).not.toContain(PATIENT_A);
+  });
+});
+
+function withFamily(bundle: Bundle, family: string): Bundle {
+  const copy = JSON.parse(JSON.stringify(bundle)) as Bundle;
+  const patient = copy.entry?.[0]?.resource as Patient;
+  patient.name = [{ family }];
+  return copy;
+}

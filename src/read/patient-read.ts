@@ -7,8 +7,8 @@ import type { Bundle, Patient } from 'fhir/r4';
 import { checkNhsNumber } from '../ingest/nhs-number';
 import { badRequest, issue, unprocessable } from '../fhir/operation-outcome';
 import type { ScrClient } from '../fhir/scr-client';
+import { NHS_NUMBER_SYSTEM } from '../map/identifiers';
 
-export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
 const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /**

@@ -63,16 +63,19 @@ describe('development SCR', () => {
 
   it('stores an Observation whose subject is the urn:uuid of a Patient in the same transaction as a reference to the stored Patient', async () => {
     const bundle = transactionBundle([residentPatient], 'c');
-    bundle.entry?.push({
-      resource: { resourceType: 'Observation', status: 'final', code: { text: 'Body weight' }, subject: { reference: bundle.entry[0].fullUrl } },
-      request: { method: 'POST', url: 'Observation' },
-    });
+    const observation: Observation = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'Body weight' },
+      subject: { reference: bundle.entry?.[0].fullUrl },
+    };
+    bundle.entry?.push({ resource: observation, request: { method: 'POST', url: 'Observation' } });
 
     const answer = await fhir<Bundle>('POST', '', bundle);
 
     const patientId = answer.body.entry?.[0].resource?.id;
-    const [observation] = await search<Observation>(`Observation?subject=Patient/${patientId}`);
-    expect(observation.subject?.reference).toBe(`Patient/${patientId}`);
+    const [stored] = await search<Observation>(`Observation?subject=Patient/${patientId}`);
+    expect(stored.subject?.reference).toBe(`Patient/${patientId}`);
   });
 
   it('stores none of a transaction\'s entries when one of them fails', async () => {

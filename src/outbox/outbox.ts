@@ -66,6 +66,11 @@ export interface Outbox {
   recover(): Promise<number>;
   /** Count by state, for /ready and metrics. */
   counts(): Promise<Record<SubmissionState, number>>;
+  /**
+   * Retention: drop the bodies (bundle and SCR response) of submissions delivered before `olderThan`; their
+   * status rows stay. Returns how many were pruned.
+   */
+  prune(olderThan: Date): Promise<number>;
   /** True when a write can be committed now (for /ready). */
   writable(): Promise<boolean>;
   close(): Promise<void>;

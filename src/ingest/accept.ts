@@ -1,0 +1,104 @@
+/**
+ * The ingest stage: provider records in, queued submissions out, all or nothing.
+ * For each record: schema check -> NHS number check -> map -> validate against UK Core. Every issue from
+ * every record is collected; if any is an error the whole request is refused (422) and nothing is queued.
+ * Otherwise each record becomes one submission (one transaction Bundle), committed to the outbox together.
+ */
+import type { OperationOutcomeIssue } from 'fhir/r4';
+import { badRequest, isError, issue, unprocessable } from '../fhir/operation-outcome';
+import { mapRecord, type ProviderRecord } from '../map/map-record';
+import type { MappingRegistry } from '../map/mapping-registry';
+import { transactionBundle } from '../map/transaction';
+import type { NewSubmission, Outbox } from '../outbox/outbox';
+import type { Validator } from '../validate';
+import { checkNhsNumber } from './nhs-number';
+import type { SchemaChecker } from './schema-check';
+
+export const MAX_BATCH = 1000;
+
+export interface IngestDeps {
+  mappings: MappingRegistry;
+  schemas: SchemaChecker;
+  validator: Validator;
+  outbox: Outbox;
+}
+
+export interface AcceptedRecord {
+  type: string;
+  recordId: string;
+  version: number;
+  submissionId: string;
+}
+
+/** The body is one record, or { "records": [ ... ] }: returns each record with its path for error messages. */
+export function splitBody(body: unknown): { record: unknown; path: string }[] {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest('The body must be a JSON object: one record, or { "records": [...] }', '$');
+  }
+  if (!('records' in body)) return [{ record: body, path: '' }];
+  const records = (body as { records: unknown }).records;
+  if (!Array.isArray(records) || records.length === 0) {
+    throw unprocessable([issue('error', 'structure', 'records must be a non-empty array', 'records')]);
+  }
+  if (records.length > MAX_BATCH) {
+    throw unprocessable([issue('error', 'too-long', `a batch holds at most ${MAX_BATCH} records`, 'records')]);
+  }
+  return records.map((record, i) => ({ record, path: `records[${i}]` }));
+}
+
+/** Checks, maps and validates one record; returns its submission or the issues that refuse it. */
+export async function prepareRecord(
+  deps: Omit<IngestDeps, 'outbox'>,
+  raw: unknown,
+  path: string,
+): Promise<{ submission?: NewSubmission; record?: ProviderRecord; issues: OperationOutcomeIssue[] }> {
+  const schemaIssues = deps.schemas.check(raw, path);
+  if (schemaIssues.length > 0) return { issues: schemaIssues };
+  const input = raw as ProviderRecord;
+  const nhs = checkNhsNumber(input.nhsNumber);
+  const at = (field: string) => (path ? `${path}.${field}` : field);
+  if (!nhs.ok) return { issues: [issue('error', 'value', nhs.reason, at('nhsNumber'))] };
+
+  const record: ProviderRecord = { ...input, nhsNumber: nhs.value };
+  const mapping = deps.mappings.types.get(record.type)!; // the schema check refused unknown types
+  const mapped = await mapRecord(mapping, record, path || '$');
+  if (!mapped.ok) return { issues: mapped.issues };
+
+  const issues: OperationOutcomeIssue[] = [];
+  mapped.resources.forEach((resource, i) => {
+    for (const found of deps.validator.validate(resource)) {
+      // Point at the mapped resource, so a mapping defect is traceable; the provider field is not known here.
+      issues.push({ ...found, diagnostics: `mapped ${resource.resourceType} (output ${i}) does not conform: ${found.diagnostics ?? ''}` });
+    }
+  });
+  if (issues.some(isError)) return { issues: issues.filter(isError) };
+
+  const key = `${record.careProvider.odsCode}/${record.type}/${record.recordId}`;
+  const submission: NewSubmission = {
+    providerOds: record.careProvider.odsCode,
+    orderingKey: record.nhsNumber,
+    records: [`${record.type}:${record.recordId}@${record.version}`],
+    bundle: transactionBundle(mapped.resources, key),
+  };
+  return { submission, record, issues };
+}
+
+export async function acceptRecords(deps: IngestDeps, body: unknown): Promise<AcceptedRecord[]> {
+  const items = splitBody(body);
+  const prepared = [];
+  const problems: OperationOutcomeIssue[] = [];
+  for (const { record, path } of items) {
+    const result = await prepareRecord(deps, record, path);
+    if (result.submission && result.record) prepared.push({ submission: result.submission, record: result.record });
+    else problems.push(...result.issues);
+  }
+  if (problems.length > 0) throw unprocessable(problems);
+
+  const ids = await deps.outbox.enqueue(prepared.map((p) => p.submission));
+  return prepared.map(({ record }, i) => ({
+    type: record.type,
+    recordId: record.recordId,
+    version: record.version,
+    submissionId: ids[i],
+  }));
+}

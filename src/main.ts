@@ -1,0 +1,113 @@
+/**
+ * Composition root: read config, wire the parts, start the HTTP server and the delivery worker.
+ * With no SCR_BASE_URL the development SCR is started on loopback, so one command runs everything.
+ */
+import fs from 'node:fs';
+import type { Server } from 'node:http';
+import { ConfigError, loadConfig, type Config } from './config';
+import { startDevScr, type DevScr } from './devscr';
+import { ScrClient } from './fhir/scr-client';
+import { DeliveryWorker } from './forward/delivery-worker';
+import { createApp } from './http/app';
+import { createSchemaChecker } from './ingest/schema-check';
+import { loadMappings } from './map/mapping-registry';
+import { createLogger, type Logger } from './observability/logger';
+import { createDeliveryMetrics } from './observability/metrics';
+import { SqliteOutbox } from './outbox/sqlite-outbox';
+import { loadValidator } from './validate';
+
+export interface Gateway {
+  url: string;
+  scrBaseUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
+  fs.mkdirSync(config.dataDir, { recursive: true });
+
+  let devScr: DevScr | undefined;
+  let scrBaseUrl = config.scrBaseUrl;
+  if (!scrBaseUrl) {
+    devScr = await startDevScr({ port: config.devScrPort, host: '127.0.0.1', logger });
+    scrBaseUrl = devScr.baseUrl;
+  }
+
+  const mappings = loadMappings();
+  const validator = loadValidator();
+  const outbox = new SqliteOutbox(config.outboxPath);
+  const recovered = await outbox.recover();
+  if (recovered > 0) logger.warn('recovered submissions left in progress by a previous run', { recovered });
+
+  const scr = new ScrClient({ baseUrl: scrBaseUrl, timeoutMs: config.scrTimeoutMs, logger });
+  const metrics = createDeliveryMetrics(outbox);
+  const worker = new DeliveryWorker({
+    outbox,
+    send: (bundle) => scr.transaction(bundle),
+    logger,
+    metrics,
+    ...config.delivery,
+  });
+
+  const app = createApp({
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    ingest: { mappings, schemas: createSchemaChecker(mappings), validator, outbox },
+    scr,
+    metrics: metrics.registry,
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  worker.start();
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host}:${port}`;
+  logger.info('gateway listening', { url, docs: `${url}/docs`, scr: devScr ? 'development SCR' : 'configured SCR' });
+
+  return {
+    url,
+    scrBaseUrl,
+    async stop() {
+      // Stop taking requests, let in-flight deliveries finish, then close storage.
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await worker.stop();
+      await outbox.close();
+      await devScr?.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`care-record-gateway: configuration error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const gateway = await startGateway(config, logger);
+  const shutdown = (signal: string) => {
+    logger.info('shutting down', { signal });
+    gateway.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { error: err instanceof Error ? err : String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error('care-record-gateway failed to start:', err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  });
+}

@@ -1,0 +1,178 @@
+/**
+ * Checks for the children of an object: unknown keys, JSON shape (arrays, choice types, `_x` primitive
+ * extensions), cardinality, and slicing. What one value must satisfy comes from `env.itemCheck`.
+ */
+import type { ElementNode } from './definitions';
+import { type ChildCheck, type Ctx, isObject, type Json, report, type ValueCheck } from './context';
+import { isPrimitiveType } from './primitives';
+import { compileSliceMatcher, type SliceEnv, type SliceMatcher } from './slicing';
+
+export interface Tree {
+  root: ElementNode;
+  byId: Map<string, ElementNode>;
+  kind: string;
+}
+
+export interface ElementEnv extends SliceEnv {
+  itemCheck(node: ElementNode, typeCode: string, tree: Tree): ValueCheck;
+  /** The check of a primitive's `_x` companion (id and extensions). */
+  primitiveElementCheck(node: ElementNode, tree: Tree): ValueCheck;
+  constraintChecks(node: ElementNode): ValueCheck[];
+}
+
+interface Variant {
+  json: string;
+  primitive: boolean;
+  check: ValueCheck;
+  elementCheck?: ValueCheck;
+}
+
+interface Slice {
+  name: string;
+  node: ElementNode;
+  match: SliceMatcher;
+  check: ValueCheck;
+}
+
+function upperFirst(code: string): string {
+  return code.charAt(0).toUpperCase() + code.slice(1);
+}
+
+/** The JSON property names an element can take (`valueQuantity`, ... for choices). */
+export function jsonNames(node: ElementNode): { json: string; typeCode: string }[] {
+  if (!node.name.endsWith('[x]')) return [{ json: node.name, typeCode: node.types[0]?.code ?? 'BackboneElement' }];
+  const prefix = node.name.slice(0, -3);
+  return node.types.map((t) => ({ json: prefix + upperFirst(t.code), typeCode: t.code }));
+}
+
+function compileChild(node: ElementNode, tree: Tree, env: ElementEnv): ChildCheck {
+  const choice = node.name.endsWith('[x]');
+  const shownName = choice ? node.name.slice(0, -3) : node.name;
+  const variants: Variant[] = jsonNames(node).map(({ json, typeCode }) => {
+    const typeSlice = choice ? node.slices.find((s) => s.sliceName === json) : undefined;
+    const target = typeSlice ?? node;
+    const primitive = isPrimitiveType(typeCode) || typeCode.startsWith('http://hl7.org/fhirpath/');
+    return {
+      json,
+      primitive,
+      check: env.itemCheck(target, typeCode, tree),
+      elementCheck: primitive ? env.primitiveElementCheck(target, tree) : undefined,
+    };
+  });
+  const slices: Slice[] = [];
+  if (!choice && node.slicing) {
+    for (const s of node.slices) {
+      const match = compileSliceMatcher(node, s, env);
+      if (match) slices.push({ name: s.sliceName ?? s.id, node: s, match, check: env.itemCheck(s, s.types[0]?.code ?? variants[0].json, tree) });
+    }
+  }
+  const closed = node.slicing?.rules === 'closed';
+
+  const checkOne = (v: Variant, value: unknown, ext: unknown, path: string, ctx: Ctx, check: ValueCheck) => {
+    if (value === undefined || value === null) {
+      if (!v.primitive || !isObject(ext)) report(ctx, 'error', 'structure', path, `${v.json} has no value`);
+    } else {
+      check(value, path, ctx);
+    }
+    if (ext !== undefined && ext !== null) {
+      if (v.elementCheck) v.elementCheck(ext, path, ctx);
+      else report(ctx, 'error', 'structure', path, `Unknown element '_${v.json}'`);
+    }
+  };
+
+  const checkArray = (v: Variant, values: unknown[], exts: unknown[], path: string, ctx: Ctx): number => {
+    const n = Math.max(values.length, exts.length);
+    if (!slices.length) {
+      for (let i = 0; i < n; i++) checkOne(v, values[i], exts[i], `${path}[${i}]`, ctx, v.check);
+      return n;
+    }
+    const counts = new Array<number>(slices.length).fill(0);
+    for (let i = 0; i < n; i++) {
+      const item = values[i];
+      const index = slices.findIndex((s) => s.match(item));
+      if (index >= 0) {
+        counts[index]++;
+        checkOne(v, item, exts[i], `${path}[${i}]`, ctx, slices[index].check);
+      } else {
+        if (closed) report(ctx, 'error', 'structure', `${path}[${i}]`, `${v.json}[${i}] matches none of the slices, and the slicing is closed`);
+        checkOne(v, item, exts[i], `${path}[${i}]`, ctx, v.check);
+      }
+    }
+    slices.forEach((s, i) => {
+      if (counts[i] < s.node.min) {
+        report(ctx, 'error', 'required', path, `Slice '${s.name}': minimum required = ${s.node.min}, but only found ${counts[i]}`);
+      } else if (counts[i] > s.node.max) {
+        report(ctx, 'error', 'structure', path, `Slice '${s.name}': maximum allowed = ${s.node.max}, but found ${counts[i]}`);
+      }
+    });
+    return n;
+  };
+
+  return (parent: Json, path: string, ctx: Ctx) => {
+    let total = 0;
+    let present: string | undefined;
+    for (const v of variants) {
+      const value = parent[v.json];
+      const ext = v.primitive ? parent['_' + v.json] : undefined;
+      if (value === undefined && ext === undefined) continue;
+      const at = `${path}.${v.json}`;
+      if (present !== undefined) report(ctx, 'error', 'structure', at, `Only one of ${present} and ${v.json} may be present`);
+      present = v.json;
+      if (node.isArray) {
+        if ((value !== undefined && !Array.isArray(value)) || (ext !== undefined && ext !== null && !Array.isArray(ext))) {
+          report(ctx, 'error', 'structure', at, `${v.json} must be a JSON array`);
+          continue;
+        }
+        total += checkArray(v, (value ?? []) as unknown[], (ext ?? []) as unknown[], at, ctx);
+      } else if (Array.isArray(value) || Array.isArray(ext)) {
+        report(ctx, 'error', 'structure', at, `${v.json} must not be a JSON array`);
+      } else {
+        total += 1;
+        const index = slices.length ? slices.findIndex((s) => s.match(value)) : -1;
+        checkOne(v, value, ext, at, ctx, index >= 0 ? slices[index].check : v.check);
+      }
+    }
+    if (total < node.min) {
+      report(ctx, 'error', 'required', `${path}.${present ?? shownName}`, `${node.path}: minimum required = ${node.min}, but only found ${total}`);
+    } else if (total > node.max) {
+      const why = node.max === 0 ? 'is not allowed here' : `maximum allowed = ${node.max}, but found ${total}`;
+      report(ctx, 'error', 'structure', `${path}.${present ?? shownName}`, `${node.path}: ${why}`);
+    }
+  };
+}
+
+/** The check of an object against the children of `node`. */
+export function compileComplex(
+  node: ElementNode,
+  tree: Tree,
+  env: ElementEnv,
+  options: { resourceType?: string; skipValue?: boolean; constraints?: boolean } = {},
+): ValueCheck {
+  const children = node.children.filter((c) => !(options.skipValue && c.name === 'value'));
+  const childChecks = children.map((c) => compileChild(c, tree, env));
+  const allowed = new Set<string>();
+  for (const c of children) {
+    for (const { json, typeCode } of jsonNames(c)) {
+      allowed.add(json);
+      if (isPrimitiveType(typeCode) || typeCode.startsWith('http://hl7.org/fhirpath/')) allowed.add('_' + json);
+    }
+  }
+  if (options.resourceType) allowed.add('resourceType');
+  const rootChecks = options.constraints ? env.constraintChecks(node) : [];
+  return (value: unknown, path: string, ctx: Ctx) => {
+    if (!isObject(value)) {
+      report(ctx, 'error', 'structure', path, `Expected a JSON object, found ${Array.isArray(value) ? 'an array' : typeof value}`);
+      return;
+    }
+    let content = false;
+    for (const key in value) {
+      if (key !== 'id' && key !== 'resourceType') content = true;
+      if (!allowed.has(key)) report(ctx, 'error', 'structure', `${path}.${key}`, `Unknown element '${key}'`);
+    }
+    if (!content && !options.resourceType) {
+      report(ctx, 'error', 'invariant', path, 'ele-1: All FHIR elements must have a @value or children');
+    }
+    for (const check of childChecks) check(value, path, ctx);
+    for (const check of rootChecks) check(value, path, ctx);
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Binding checks against the ValueSet expansions shipped in profiles/valuesets.json.
+ * required -> error, extensible/preferred -> warning; a ValueSet that cannot be expanded offline (SNOMED CT
+ * filters, dm+d, ...) gives one information issue saying the code was not checked.
+ */
+import type { Definitions, ElementNode } from './definitions';
+import { type Ctx, isObject, report, type Severity, type ValueCheck } from './context';
+
+interface Expansion {
+  /** `system|code` */
+  pairs: Set<string>;
+  codes: Set<string>;
+}
+
+export class ValueSets {
+  private readonly expanded = new Map<string, Expansion | string>();
+
+  constructor(private readonly source: Definitions['valueSets']) {}
+
+  /** The expansion, or a string saying why there is none. */
+  get(url: string): Expansion | string {
+    const cached = this.expanded.get(url);
+    if (cached !== undefined) return cached;
+    const raw = this.source[url];
+    let result: Expansion | string;
+    if (!raw) result = `ValueSet ${url} is not available offline`;
+    else if ('unexpandable' in raw) result = `ValueSet ${url} cannot be expanded offline (${raw.unexpandable})`;
+    else {
+      const pairs = new Set<string>();
+      const codes = new Set<string>();
+      for (const [system, list] of Object.entries(raw.codes)) {
+        for (const code of list) {
+          pairs.add(`${system}|${code}`);
+          codes.add(code);
+        }
+      }
+      result = { pairs, codes };
+    }
+    this.expanded.set(url, result);
+    return result;
+  }
+}
+
+type Coded = { system?: unknown; code?: unknown };
+
+function codings(typeCode: string, value: unknown): Coded[] | 'code' | undefined {
+  if (!isObject(value)) return typeof value === 'string' ? 'code' : undefined;
+  if (typeCode === 'CodeableConcept') return Array.isArray(value.coding) ? (value.coding as Coded[]) : [];
+  if (value.code !== undefined) return [value as Coded];
+  return undefined;
+}
+
+/** The binding check for an element of this type, or undefined when the binding is not checkable. */
+export function compileBinding(node: ElementNode, typeCode: string, valueSets: ValueSets): ValueCheck | undefined {
+  const binding = node.binding;
+  if (!binding || binding.strength === 'example') return undefined;
+  const severity: Severity = binding.strength === 'required' ? 'error' : 'warning';
+  const url = binding.valueSet;
+  return (value: unknown, path: string, ctx: Ctx) => {
+    const found = codings(typeCode, value);
+    if (found === undefined || (Array.isArray(found) && found.length === 0)) return;
+    const expansion = valueSets.get(url);
+    if (typeof expansion === 'string') {
+      report(ctx, 'information', 'informational', path, `${binding.strength} binding not checked: ${expansion}`);
+      return;
+    }
+    if (found === 'code') {
+      if (!expansion.codes.has(value as string)) {
+        report(ctx, severity, 'code-invalid', path, `The code '${value}' is not in the ${binding.strength} ValueSet ${url}`);
+      }
+      return;
+    }
+    const ok = found.some((c) =>
+      c.system === undefined ? expansion.codes.has(c.code as string) : expansion.pairs.has(`${c.system}|${c.code}`),
+    );
+    if (!ok) {
+      const shown = found.map((c) => `${c.system ?? ''}#${c.code}`).join(', ');
+      report(ctx, severity, 'code-invalid', path, `None of the codes (${shown}) is in the ${binding.strength} ValueSet ${url}`);
+    }
+  };
+}
+
+/** Whether a value's code is in an expandable ValueSet (for slice discriminators); undefined if unknown. */
+export function inValueSet(url: string, typeCode: string, value: unknown, valueSets: ValueSets): boolean | undefined {
+  const expansion = valueSets.get(url);
+  if (typeof expansion === 'string') return undefined;
+  const found = codings(typeCode, value);
+  if (found === undefined) return false;
+  if (found === 'code') return expansion.codes.has(value as string);
+  return found.some((c) => expansion.pairs.has(`${c.system}|${c.code}`));
+}

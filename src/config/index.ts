@@ -27,7 +27,23 @@ export interface Config {
     backoffMaxMs: number;
     pollIntervalMs: number;
   };
+  /** Bearer token verification (src/auth). Neither jwksUrl nor publicKeyFile: development tokens. */
+  auth: {
+    /** JWKS of the identity provider whose access tokens we accept. */
+    jwksUrl?: string;
+    /** A public key (PEM, X.509 certificate, JWK or JWKS JSON) instead of a JWKS URL. */
+    publicKeyFile?: string;
+    issuer: string;
+    audience: string;
+    clockSkewSeconds: number;
+    algorithms: AuthAlgorithm[];
+    /** Where the development signing key is generated on first start and reused after. */
+    devKeyDir: string;
+  };
 }
+
+export const AUTH_ALGORITHMS = ['RS256', 'RS512', 'ES256'] as const;
+export type AuthAlgorithm = (typeof AUTH_ALGORITHMS)[number];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -68,6 +84,34 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+function algorithms(env: Env, name: string): AuthAlgorithm[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return [...AUTH_ALGORITHMS];
+  const listed = raw.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const unknown = listed.filter((a) => !(AUTH_ALGORITHMS as readonly string[]).includes(a));
+  if (unknown.length > 0 || listed.length === 0) {
+    throw new ConfigError(`${name} must be a comma-separated list of ${AUTH_ALGORITHMS.join(', ')}, got "${raw}"`);
+  }
+  return [...new Set(listed)] as AuthAlgorithm[];
+}
+
+function authSection(env: Env, dataDir: string): Config['auth'] {
+  const jwksUrl = url(env, 'AUTH_JWKS_URL');
+  const publicKeyFile = env.AUTH_PUBLIC_KEY_FILE ? path.resolve(env.AUTH_PUBLIC_KEY_FILE) : undefined;
+  if (jwksUrl && publicKeyFile) {
+    throw new ConfigError('Set AUTH_JWKS_URL or AUTH_PUBLIC_KEY_FILE, not both');
+  }
+  return {
+    jwksUrl,
+    publicKeyFile,
+    issuer: env.AUTH_ISSUER || 'care-record-gateway-dev',
+    audience: env.AUTH_AUDIENCE || 'care-record-gateway',
+    clockSkewSeconds: integer(env, 'AUTH_CLOCK_SKEW_S', 60, 0, 600),
+    algorithms: algorithms(env, 'AUTH_ALGORITHMS'),
+    devKeyDir: path.join(dataDir, 'dev-keys'),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR || 'data');
   return {
@@ -86,5 +130,6 @@ export function loadConfig(env: Env = process.env): Config {
       backoffMaxMs: integer(env, 'DELIVERY_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
       pollIntervalMs: integer(env, 'DELIVERY_POLL_MS', 200, 10, 60_000),
     },
+    auth: authSection(env, dataDir),
   };
 }

@@ -51,8 +51,9 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const app = createApp({
     logger,
     maxBodyBytes: config.maxBodyBytes,
-    ingest: { mappings, schemas: createSchemaChecker(mappings), validator, outbox },
+    ingest: { mappings, schemas: createSchemaChecker(mappings), validator, outbox, onQueued: () => worker.notify() },
     scr,
+    worker,
     metrics: metrics.registry,
   });
   const server = await new Promise<Server>((resolve, reject) => {

@@ -1,0 +1,48 @@
+/**
+ * Operators: see and replay dead letters, pause and resume delivery. Answers carry delivery state and the
+ * SCR's last answer, never the clinical content of a submission.
+ */
+import { Router } from 'express';
+import type { DeliveryWorker } from '../../forward/delivery-worker';
+import { notFound, conflict } from '../../fhir/operation-outcome';
+import type { Outbox } from '../../outbox/outbox';
+import { handle } from '../respond';
+
+export interface AdminDeps {
+  outbox: Outbox;
+  worker: Pick<DeliveryWorker, 'pause' | 'resume' | 'paused' | 'notify' | 'circuit'>;
+}
+
+export function adminRouter({ outbox, worker }: AdminDeps): Router {
+  const router = Router();
+
+  router.get('/v1/admin/dead-letters', handle(async (req) => {
+    const limit = Math.min(Math.max(Number(req.query.limit) || 100, 1), 1000);
+    return { status: 200, body: { deadLetters: await outbox.deadLetters(limit) } };
+  }));
+
+  router.post('/v1/admin/dead-letters/:id/replay', handle(async (req) => {
+    const id = String(req.params.id);
+    if (!(await outbox.get(id))) throw notFound('No such submission');
+    if (!(await outbox.replay(id))) throw conflict('The submission is not a dead letter', 'id');
+    worker.notify();
+    return { status: 202, body: await outbox.get(id) };
+  }));
+
+  router.get('/v1/admin/delivery', handle(async () => ({
+    status: 200,
+    body: { paused: worker.paused, circuit: worker.circuit, counts: await outbox.counts() },
+  })));
+
+  router.post('/v1/admin/delivery/pause', handle(() => {
+    worker.pause();
+    return { status: 200, body: { paused: true } };
+  }));
+
+  router.post('/v1/admin/delivery/resume', handle(() => {
+    worker.resume();
+    return { status: 200, body: { paused: false } };
+  }));
+
+  return router;
+}

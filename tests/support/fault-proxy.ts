@@ -1,0 +1,60 @@
+/**
+ * A shared care record that misbehaves on demand: a loopback proxy in front of the real development SCR
+ * that passes requests through, refuses transactions with 422, or is "down" (503 / connection closed).
+ * The SCR is outside the gateway, so its failures are what a test may script.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startDevScr, type DevScr } from '../../src/devscr';
+
+export type FaultMode = 'pass' | 'reject' | 'unavailable';
+
+export interface FaultProxy {
+  baseUrl: string;
+  mode: FaultMode;
+  transactionsSeen: number;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(): Promise<FaultProxy> {
+  const scr: DevScr = await startDevScr({ port: 0 });
+  const state: FaultProxy = { baseUrl: '', mode: 'pass', transactionsSeen: 0, close: async () => undefined };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const isTransaction = req.method === 'POST' && /^\/fhir\/?$/.test(req.url ?? '');
+      if (isTransaction) state.transactionsSeen++;
+      if (state.mode === 'unavailable') {
+        res.writeHead(503, { 'Content-Type': 'application/fhir+json', 'Retry-After': '0' });
+        res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient' }] }));
+        return;
+      }
+      if (state.mode === 'reject' && isTransaction) {
+        res.writeHead(422, { 'Content-Type': 'application/fhir+json' });
+        res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'business-rule', diagnostics: 'refused by test SCR' }] }));
+        return;
+      }
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)) as [string, string][],
+      );
+      fetch(`${new URL(scr.baseUrl).origin}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined })
+        .then(async (upstream) => {
+          res.writeHead(upstream.status, { 'Content-Type': upstream.headers.get('content-type') ?? 'application/fhir+json' });
+          res.end(Buffer.from(await upstream.arrayBuffer()));
+        })
+        .catch(() => {
+          res.writeHead(502);
+          res.end();
+        });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+  state.close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await scr.close();
+  };
+  return state;
+}

@@ -28,9 +28,11 @@ export function createFhirApp({ router, repo, baseUrl, logger }: AdapterOptions)
   app.disable('etag'); // ETag is the resource version, set below; not a hash of the body
   app.use(express.json({ type: JSON_TYPES, limit: '20mb' }));
 
-  // Gap: MemoryRepository is not safe under interleaved requests (conditional create/update search then
-  // write across awaits) and AtomicMemoryRepository's rollback snapshots the whole store. One request at
-  // a time makes both correct; the development SCR does not need throughput.
+  // One request at a time. AtomicMemoryRepository's rollback restores a snapshot of the whole store, which
+  // would undo another request's writes if requests interleaved; and conditional create/update (search,
+  // then write, across awaits) is only race-free if nothing runs in between. (Measured: five identical
+  // conditional transactions at once left one Patient even without this, because MemoryRepository never
+  // waits on I/O; this keeps it so.) The development SCR does not need throughput.
   let tail: Promise<unknown> = Promise.resolve();
   const serialised = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = tail.then(fn);

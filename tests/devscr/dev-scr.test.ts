@@ -156,3 +156,22 @@ describe('development SCR', () => {
     expect([plain.status, plain.body.resourceType]).toEqual([415, 'OperationOutcome']);
   });
 });
+
+describe('development SCR under concurrent deliveries', () => {
+  it('leaves one Patient when the same conditional transaction arrives five times at once', async () => {
+    const scrAtOnce = await startDevScr({ port: 0 });
+    const post = (): Promise<Response> =>
+      fetch(`${scrAtOnce.baseUrl}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(transactionBundle([residentPatient, careHome], 'same')),
+      });
+
+    const statuses = (await Promise.all([post(), post(), post(), post(), post()])).map((r) => r.status);
+    const found = (await (await fetch(`${scrAtOnce.baseUrl}/Patient?identifier=${NHS}|9434765919`)).json()) as Bundle;
+    await scrAtOnce.close();
+
+    expect(statuses).toEqual([200, 200, 200, 200, 200]);
+    expect(found.total).toBe(1);
+  });
+});

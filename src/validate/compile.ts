@@ -159,7 +159,7 @@ export class Compiler implements ElementEnv {
       const code = node.name === 'id' && tree.kind === 'resource' && node.path.split('.').length === 2 ? 'id' : typeCode;
       return (value, path, ctx) => {
         const problem = primitiveProblem(code, value);
-        if (problem) report(ctx, 'error', 'value', path, problem);
+        if (problem) report(ctx, 'error', typeof value === 'string' ? 'value' : 'structure', path, problem);
       };
     }
     if (isPrimitiveType(typeCode)) {

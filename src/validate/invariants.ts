@@ -41,13 +41,37 @@ const ext1: ValueCheck = (value, path, ctx) => {
   }
 };
 
+function anyString(value: unknown, wanted: string, skip?: unknown): boolean {
+  if (value === skip) return false;
+  if (typeof value === 'string') return value === wanted;
+  if (Array.isArray(value)) return value.some((v) => anyString(v, wanted, skip));
+  if (isObject(value)) {
+    for (const key in value) if (anyString(value[key], wanted, skip)) return true;
+  }
+  return false;
+}
+
+/**
+ * dom-3 natively: its R4 expression applies `as(canonical)` to collections, which fhirpath.js (rightly) refuses.
+ * Every contained resource must be referenced as `#id` from elsewhere in the resource, or refer to its container
+ * with `#`.
+ */
+const dom3: ValueCheck = (value, path, ctx) => {
+  if (!isObject(value) || !Array.isArray(value.contained)) return;
+  for (const contained of value.contained) {
+    if (!isObject(contained) || typeof contained.id !== 'string') continue;
+    if (anyString(value, '#' + contained.id, contained) || anyString(contained, '#')) continue;
+    report(ctx, 'error', 'invariant', path, `dom-3: contained resource '${contained.id}' is not referenced from the rest of the resource`);
+  }
+};
+
 export function compileConstraints(node: ElementNode): ValueCheck[] {
   const checks: ValueCheck[] = [];
   for (const constraint of node.constraints) {
     const { key, severity, human, expression } = constraint;
     if (key === 'ele-1' || !expression) continue;
-    if (key === 'ext-1') {
-      checks.push(ext1);
+    if (key === 'ext-1' || key === 'dom-3') {
+      checks.push(key === 'ext-1' ? ext1 : dom3);
       continue;
     }
     const issueSeverity = severity === 'error' ? 'error' : 'warning';

@@ -8,6 +8,7 @@ import { getStatus, normalizeOperationOutcome, serverError } from '@medplum/core
 import type { FhirRepository, FhirRequest, FhirResponse, FhirRouter, HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { Logger } from '../observability/logger';
+import { unsupportedSearchParameter } from './search-check';
 
 const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json'];
 const METHODS = new Set<HttpMethod>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -53,8 +54,13 @@ export function createFhirApp({ router, repo, baseUrl, logger }: AdapterOptions)
     }
     let url = req.url.replace(/^\/+/, '');
     const route = router.find(method, url);
-    if (route?.data?.interaction === 'search-type' && method === 'GET' && !/[?&]_count=/.test(url)) {
-      url += `${url.includes('?') ? '&' : '?'}_count=${DEFAULT_PAGE_SIZE}`;
+    if (route?.data?.interaction === 'search-type' && method === 'GET') {
+      const unsupported = unsupportedSearchParameter(route.params.resourceType, url);
+      if (unsupported) {
+        send(res, 400, outcomeOf('not-supported', `Search parameter ${unsupported} is not supported here`));
+        return;
+      }
+      if (!/[?&]_count=/.test(url)) url += `${url.includes('?') ? '&' : '?'}_count=${DEFAULT_PAGE_SIZE}`;
     }
     const fhirRequest: FhirRequest = {
       method,

@@ -175,3 +175,15 @@ describe('development SCR under concurrent deliveries', () => {
     expect(found.total).toBe(1);
   });
 });
+
+describe('development SCR searches', () => {
+  it.each([
+    ['a chained parameter', `Observation?patient.identifier=${NHS}|9434765919`],
+    ['an unknown parameter', 'Observation?patinet=Patient/1'],
+    ['_include', 'Observation?_include=Observation:patient'],
+  ])('refuses %s with 400 instead of answering no results', async (_what, query) => {
+    const answer = await fhir('GET', query);
+
+    expect([answer.status, answer.body.resourceType]).toEqual([400, 'OperationOutcome']);
+  });
+});

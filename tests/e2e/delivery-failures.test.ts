@@ -13,7 +13,11 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   scr = await startFaultProxy();
-  gw = await startTestGateway({ SCR_BASE_URL: scr.baseUrl, DELIVERY_MAX_ATTEMPTS: '3' });
+  gw = await startTestGateway({
+    SCR_BASE_URL: scr.baseUrl,
+    DELIVERY_MAX_ATTEMPTS: '50',
+    DELIVERY_BREAKER_COOLDOWN_MS: '100',
+  });
 });
 afterAll(async () => {
   await gw.stop();
@@ -27,7 +31,7 @@ function record(recordId: string, nhsNumber: string): Record<string, any> {
   return { ...JSON.parse(JSON.stringify(resident)), recordId, nhsNumber };
 }
 
-async function post(body: unknown): Promise<string> {
+async function post(body: object): Promise<string> {
   const res = await request(gw.url).post('/v1/records').send(body);
   expect(res.status).toBe(202);
   return res.body.accepted[0].submissionId as string;

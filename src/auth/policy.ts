@@ -16,7 +16,7 @@
  * their own person's transparency log.
  */
 import { checkNhsNumber } from '../ingest/nhs-number';
-import { normaliseOdsCode, type Caller } from './caller';
+import { CALLER_KINDS, normaliseOdsCode, type Caller } from './caller';
 import { grants, hasContext } from './scopes';
 
 export type Action =
@@ -112,7 +112,7 @@ export function authorize(caller: Caller, action: Action): Decision {
     case 'record.read':
       return recordRead(caller, action);
     case 'validate':
-      return allow;
+      return CALLER_KINDS.includes(caller.kind) ? allow : deny('Unknown caller');
     case 'admin':
       return caller.kind === 'operator' ? allow : deny('Only an operator may use the admin API');
     case 'transparency.read':

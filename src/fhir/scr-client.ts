@@ -241,7 +241,8 @@ export class ScrClient {
       });
     } catch (err) {
       const error = this.networkFailure(err, what);
-      this.logger?.warn('SCR call failed', { what, error: error.message, ms: Date.now() - started });
+      // debug: the caller (delivery worker, read path) decides what a failure means and logs it once.
+      this.logger?.debug('SCR call failed', { what, error: error.message, ms: Date.now() - started });
       throw error;
     }
     const { status } = response;

@@ -1,13 +1,17 @@
 import type { Flag } from 'fhir/r4';
 import input from '../fixtures/records/alert.json';
 import expected from '../fixtures/records/alert.expected.json';
-import { asIngested, exampleRecord, mapResources, schemaChecker } from './record-type';
+import { asIngested, exampleRecord, mapResources, schemaChecker, validationErrors } from './record-type';
 
 const record = () => asIngested(input);
 
 describe('alert mapping', () => {
   it('maps a falls-risk alert to the expected UKCore-Flag (golden file)', async () => {
     expect(await mapResources(record())).toEqual(expected);
+  });
+
+  it('produces the Flag with no UK Core validation errors', async () => {
+    expect(validationErrors(await mapResources(record()))).toEqual([]);
   });
 
   it('names the care provider as the author of the flag', async () => {

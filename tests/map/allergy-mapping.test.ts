@@ -1,7 +1,7 @@
 import type { AllergyIntolerance } from 'fhir/r4';
 import input from '../fixtures/records/allergy.json';
 import expected from '../fixtures/records/allergy.expected.json';
-import { asIngested, exampleRecord, mapResources, schemaChecker } from './record-type';
+import { asIngested, exampleRecord, mapResources, schemaChecker, validationErrors } from './record-type';
 
 const record = () => asIngested(input);
 const allergy = async (data: Record<string, unknown>) => {
@@ -13,6 +13,10 @@ const allergy = async (data: Record<string, unknown>) => {
 describe('allergy mapping', () => {
   it('maps a penicillin allergy to the expected UKCore-AllergyIntolerance (golden file)', async () => {
     expect(await mapResources(record())).toEqual(expected);
+  });
+
+  it('produces the AllergyIntolerance with no UK Core validation errors', async () => {
+    expect(validationErrors(await mapResources(record()))).toEqual([]);
   });
 
   it('codes a dm+d causative agent in the dm+d system', async () => {

@@ -1,7 +1,7 @@
 import type { Condition } from 'fhir/r4';
 import input from '../fixtures/records/problem.json';
 import expected from '../fixtures/records/problem.expected.json';
-import { asIngested, exampleRecord, mapResources, schemaChecker } from './record-type';
+import { asIngested, exampleRecord, mapResources, schemaChecker, validationErrors } from './record-type';
 
 const record = () => asIngested(input);
 const broken = (change: (data: any) => void) => {
@@ -13,6 +13,10 @@ const broken = (change: (data: any) => void) => {
 describe('problem mapping', () => {
   it('maps a type 2 diabetes problem to the expected UKCore-Condition on the problem list (golden file)', async () => {
     expect(await mapResources(record())).toEqual(expected);
+  });
+
+  it('produces the Condition with no UK Core validation errors', async () => {
+    expect(validationErrors(await mapResources(record()))).toEqual([]);
   });
 
   it('keeps an uncoded problem as text only', async () => {

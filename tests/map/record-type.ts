@@ -9,6 +9,7 @@ import type { OperationOutcomeIssue, Resource } from 'fhir/r4';
 import { createSchemaChecker } from '../../src/ingest/schema-check';
 import { mapRecord, type ProviderRecord } from '../../src/map/map-record';
 import { loadMappings } from '../../src/map/mapping-registry';
+import { loadValidator, type Validator } from '../../src/validate';
 
 export const registry = loadMappings();
 export const schemaChecker = createSchemaChecker(registry);
@@ -38,3 +39,17 @@ export function exampleRecord(type: string): unknown {
 /** The first identifier of each resource: the key its conditional update uses. */
 export const firstIdentifiers = (resources: Resource[]): (string | undefined)[] =>
   resources.map((r) => (r as Resource & { identifier?: { value?: string }[] }).identifier?.[0]?.value);
+
+let validator: Validator | undefined;
+
+/** Error and fatal issues from the UK Core validator, one readable line each, so a failure shows what broke. */
+export function validationErrors(resources: Resource[]): string[] {
+  validator ??= loadValidator();
+  const v = validator;
+  return resources.flatMap((r) =>
+    v
+      .validate(r)
+      .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+      .map((i) => `${r.resourceType} ${i.expression?.join(', ') ?? ''}: ${i.diagnostics ?? i.code}`),
+  );
+}

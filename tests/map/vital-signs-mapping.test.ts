@@ -1,7 +1,7 @@
 import type { Observation } from 'fhir/r4';
 import input from '../fixtures/records/vital-signs.json';
 import expected from '../fixtures/records/vital-signs.expected.json';
-import { asIngested, exampleRecord, firstIdentifiers, mapIssues, mapResources, schemaChecker } from './record-type';
+import { asIngested, exampleRecord, firstIdentifiers, mapIssues, mapResources, schemaChecker, validationErrors } from './record-type';
 
 const record = () => asIngested(input);
 const profiles = (resources: { meta?: { profile?: string[] } }[]) => resources.map((r) => r.meta?.profile?.[0]?.split('/').pop());
@@ -9,6 +9,10 @@ const profiles = (resources: { meta?: { profile?: string[] } }[]) => resources.m
 describe('vital-signs mapping', () => {
   it('maps a full set of observations to the expected UK Core Observations (golden file)', async () => {
     expect(await mapResources(record())).toEqual(expected);
+  });
+
+  it('produces every Observation with no UK Core validation errors', async () => {
+    expect(validationErrors(await mapResources(record()))).toEqual([]);
   });
 
   it('makes one Observation per measurement, each on its UK Core vital-signs profile', async () => {

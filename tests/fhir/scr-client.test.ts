@@ -5,10 +5,12 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import type { Bundle, Observation, Organization, Patient, Practitioner, Resource } from 'fhir/r4';
 import { startDevScr, type DevScr } from '../../src/devscr';
 import { ScrClient } from '../../src/fhir/scr-client';
 import { ScrError } from '../../src/fhir/scr-error';
+import { createLogger } from '../../src/observability/logger';
 
 const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
 
@@ -119,6 +121,20 @@ describe('ScrClient errors', () => {
     const client = new ScrClient({ baseUrl: server.baseUrl, timeoutMs: 500 });
 
     expect(await client.ping()).toBe(false);
+  });
+
+  it('writes no NHS number or URL to its logs, even at debug', async () => {
+    const lines: string[] = [];
+    const stream = new PassThrough();
+    stream.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
+    const server = await serve((_req, res) => res.writeHead(500).end('{"resourceType":"OperationOutcome","issue":[]}'));
+    const client = new ScrClient({ baseUrl: server.baseUrl, timeoutMs: 2000, logger: createLogger('debug', stream) });
+
+    await failure(client.search('Patient', { identifier: `${NHS}|9434765919` }));
+    await server.close();
+
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('')).not.toMatch(/943\D?476\D?5919|127\.0\.0\.1|nhs-number/);
   });
 
   it('does not follow a next link to another host', async () => {

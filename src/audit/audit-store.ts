@@ -1,0 +1,211 @@
+/**
+ * The audit trail, append-only in SQLite (better-sqlite3): every AuditEvent is stored whole, with the few
+ * columns the transparency log needs beside it. Triggers make the database itself refuse UPDATE and DELETE,
+ * so no code path in the gateway (or a stray SQL session) can rewrite history.
+ *
+ * The schema uses its own tables and never PRAGMA user_version, so it can share a file with the outbox.
+ *
+ * forPerson(nhsNumber) is the transparency view: who (organisation ODS code and role, never a user id),
+ * when, what (a fixed phrase per interaction, never the free-text description) and why (direct care,
+ * break-glass, or the caller's own purpose) for every event about that person, and nothing else.
+ */
+import Database from 'better-sqlite3';
+import type { AuditEvent, AuditEventAgent } from 'fhir/r4';
+import { checkNhsNumber } from '../ingest/nhs-number';
+import { NHS_NUMBER_SYSTEM, ODS_CODE_SYSTEM } from '../map/identifiers';
+import { CALLER_KIND_DISPLAY, CALLER_KIND_SYSTEM, SDS_JOB_ROLE_SYSTEM } from './audit-event';
+
+export interface TransparencyEntry {
+  /** When it happened (ISO 8601 instant). */
+  when: string;
+  /** Which organisation (ODS code, when the caller acts for one) and in what role. */
+  who: { organisation?: string; role: string };
+  /** What was done, in plain words. */
+  what: string;
+  /** Why: direct care by the registered practice, emergency (break-glass) access, or the caller's purpose. */
+  why: string;
+  outcome: 'success' | 'refused' | 'error';
+  /** True when the record was opened by break-glass; such accesses are flagged for review. */
+  breakGlass: boolean;
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS audit_events (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           TEXT    NOT NULL UNIQUE,
+    recorded     TEXT    NOT NULL,            -- ISO instant, as in the event
+    action       TEXT    NOT NULL,            -- restful-interaction code: create, read, search-type, operation
+    outcome      TEXT    NOT NULL,            -- 0, 4, 8, 12
+    caller_kind  TEXT    NOT NULL,
+    caller_ods   TEXT,
+    caller_role  TEXT,
+    purpose      TEXT,                        -- v3-ActReason code: TREAT, BTG
+    event        TEXT    NOT NULL             -- the AuditEvent JSON
+  );
+  CREATE TABLE IF NOT EXISTS audit_event_people (
+    event_seq    INTEGER NOT NULL REFERENCES audit_events (seq),
+    nhs_number   TEXT    NOT NULL,
+    PRIMARY KEY (nhs_number, event_seq)
+  ) WITHOUT ROWID;
+  CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
+    BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+  CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
+    BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+  CREATE TRIGGER IF NOT EXISTS audit_event_people_no_update BEFORE UPDATE ON audit_event_people
+    BEGIN SELECT RAISE(ABORT, 'audit_event_people is append-only'); END;
+  CREATE TRIGGER IF NOT EXISTS audit_event_people_no_delete BEFORE DELETE ON audit_event_people
+    BEGIN SELECT RAISE(ABORT, 'audit_event_people is append-only'); END;
+`;
+
+const RECORD_USE: Record<string, string> = {
+  create: 'Sent information to the shared care record',
+  read: 'Viewed the shared care record',
+  'search-type': 'Looked up the person in the shared care record',
+  operation: 'Retrieved the shared care record',
+};
+const OUTCOME: Record<string, TransparencyEntry['outcome']> = { '0': 'success', '4': 'refused', '8': 'error', '12': 'error' };
+
+interface Row {
+  recorded: string;
+  action: string;
+  outcome: string;
+  caller_kind: string;
+  caller_ods: string | null;
+  caller_role: string | null;
+  purpose: string | null;
+}
+
+export class AuditEventError extends Error {
+  override name = 'AuditEventError';
+}
+
+function requestor(event: AuditEvent): AuditEventAgent | undefined {
+  return event.agent.find((a) => a.requestor) ?? event.agent[0];
+}
+
+function callerKind(agent: AuditEventAgent | undefined): string {
+  const code = agent?.role?.flatMap((r) => r.coding ?? []).find((c) => c.system === CALLER_KIND_SYSTEM)?.code;
+  return code && code in CALLER_KIND_DISPLAY ? code : 'unauthenticated';
+}
+
+function people(event: AuditEvent): string[] {
+  const numbers = (event.entity ?? [])
+    .map((e) => e.what?.identifier)
+    .filter((id) => id?.system === NHS_NUMBER_SYSTEM && typeof id.value === 'string')
+    .map((id) => checkNhsNumber(id?.value))
+    .flatMap((r) => (r.ok ? [r.value] : []));
+  return [...new Set(numbers)];
+}
+
+function what(row: Row): string {
+  switch (row.caller_kind) {
+    case 'patient-app':
+      return 'Viewed the list of who used the record';
+    case 'operator':
+      return row.action === 'create' ? 'Resent information to the shared care record' : 'Viewed the list of who used the record';
+    case 'provider':
+      return row.action === 'create' ? RECORD_USE.create : 'Checked information it had sent';
+    default:
+      return RECORD_USE[row.action] ?? 'Used the shared care record';
+  }
+}
+
+function why(row: Row): string {
+  if (row.purpose === 'BTG') return 'Emergency access (break-glass); the stated reason is recorded and reviewed';
+  if (row.purpose === 'TREAT') return 'Direct care by the GP practice the person is registered with';
+  switch (row.caller_kind) {
+    case 'provider':
+      return 'The care provider shared information about the person';
+    case 'operator':
+      return 'Running the gateway service';
+    case 'patient-app':
+      return 'The person asked to see who used their record';
+    default:
+      return 'Not stated';
+  }
+}
+
+export class AuditStore {
+  private readonly db: Database.Database;
+  private readonly insertEvent: Database.Statement;
+  private readonly insertPerson: Database.Statement;
+  private readonly selectForPerson: Database.Statement<[string, number], Row>;
+  private readonly appendTx: (event: AuditEvent) => void;
+
+  constructor(file: string) {
+    this.db = new Database(file, { timeout: 5000 });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+    this.insertEvent = this.db.prepare(
+      `INSERT INTO audit_events (id, recorded, action, outcome, caller_kind, caller_ods, caller_role, purpose, event)
+       VALUES (@id, @recorded, @action, @outcome, @callerKind, @callerOds, @callerRole, @purpose, @event)`,
+    );
+    this.insertPerson = this.db.prepare('INSERT INTO audit_event_people (event_seq, nhs_number) VALUES (?, ?)');
+    this.selectForPerson = this.db.prepare<[string, number], Row>(
+      `SELECT e.recorded, e.action, e.outcome, e.caller_kind, e.caller_ods, e.caller_role, e.purpose
+         FROM audit_event_people p JOIN audit_events e ON e.seq = p.event_seq
+        WHERE p.nhs_number = ?
+        ORDER BY e.recorded DESC, e.seq DESC
+        LIMIT ?`,
+    );
+    this.appendTx = this.db.transaction((event: AuditEvent) => {
+      const agent = requestor(event);
+      const kind = callerKind(agent);
+      const organisation = event.agent
+        .map((a) => a.who?.identifier)
+        .find((id) => id?.system === ODS_CODE_SYSTEM)?.value;
+      const role = agent?.role?.flatMap((r) => r.coding ?? []).find((c) => c.system === SDS_JOB_ROLE_SYSTEM)?.code;
+      const purpose = event.purposeOfEvent?.flatMap((p) => p.coding ?? []).map((c) => c.code).find((c) => c === 'BTG' || c === 'TREAT');
+      const { lastInsertRowid } = this.insertEvent.run({
+        id: event.id,
+        recorded: new Date(event.recorded).toISOString(),
+        action: event.subtype?.[0]?.code ?? event.action ?? 'unknown',
+        outcome: event.outcome ?? '0',
+        callerKind: kind,
+        callerOds: organisation ?? null,
+        callerRole: role ?? null,
+        purpose: purpose ?? null,
+        event: JSON.stringify(event),
+      });
+      for (const nhsNumber of people(event)) this.insertPerson.run(lastInsertRowid, nhsNumber);
+    });
+  }
+
+  /** Stores the event durably (synchronous = FULL) before returning; an event with a known id is refused. */
+  append(event: AuditEvent): void {
+    if (event.resourceType !== 'AuditEvent' || !event.id || !event.recorded || !Array.isArray(event.agent)) {
+      throw new AuditEventError('An AuditEvent needs an id, recorded and agent');
+    }
+    if (Number.isNaN(Date.parse(event.recorded))) throw new AuditEventError('AuditEvent.recorded is not an instant');
+    this.appendTx(event);
+  }
+
+  /** The person's transparency log, newest first: about them only, with no user ids and no free text. */
+  forPerson(nhsNumber: string, options: { limit?: number } = {}): TransparencyEntry[] {
+    const checked = checkNhsNumber(nhsNumber);
+    if (!checked.ok) return [];
+    const limit = Math.min(Math.max(1, Math.floor(options.limit ?? 1000)), 10_000);
+    return this.selectForPerson.all(checked.value, limit).map((row) => {
+      const who: TransparencyEntry['who'] = {
+        role: row.caller_kind === 'clinician' && row.caller_role
+          ? `${CALLER_KIND_DISPLAY.clinician} (${row.caller_role})`
+          : CALLER_KIND_DISPLAY[row.caller_kind as keyof typeof CALLER_KIND_DISPLAY],
+      };
+      if (row.caller_ods) who.organisation = row.caller_ods;
+      return {
+        when: row.recorded,
+        who,
+        what: what(row),
+        why: why(row),
+        outcome: OUTCOME[row.outcome] ?? 'error',
+        breakGlass: row.purpose === 'BTG',
+      };
+    });
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -108,10 +108,25 @@ function compileChild(node: ElementNode, tree: Tree, env: ElementEnv): ChildChec
     return n;
   };
 
+  const byKey = new Map<string, Variant>();
+  for (const v of variants) {
+    byKey.set(v.json, v);
+    if (v.primitive) byKey.set('_' + v.json, v);
+  }
+  const presentVariants = (parent: Json): Variant[] => {
+    if (variants.length === 1) return variants;
+    const found: Variant[] = [];
+    for (const key in parent) {
+      const v = byKey.get(key);
+      if (v && !found.includes(v)) found.push(v);
+    }
+    return found;
+  };
+
   return (parent: Json, path: string, ctx: Ctx) => {
     let total = 0;
     let present: string | undefined;
-    for (const v of variants) {
+    for (const v of presentVariants(parent)) {
       const value = parent[v.json];
       const ext = v.primitive ? parent['_' + v.json] : undefined;
       if (value === undefined && ext === undefined) continue;
@@ -150,14 +165,16 @@ export function compileComplex(
 ): ValueCheck {
   const children = node.children.filter((c) => !(options.skipValue && c.name === 'value'));
   const childChecks = children.map((c) => compileChild(c, tree, env));
-  const allowed = new Set<string>();
-  for (const c of children) {
+  // JSON key -> child index, so an object costs one lookup per key it has, not one per element it could have.
+  const keyToChild = new Map<string, number>();
+  children.forEach((c, index) => {
     for (const { json, typeCode } of jsonNames(c)) {
-      allowed.add(json);
-      if (isPrimitiveType(typeCode) || typeCode.startsWith('http://hl7.org/fhirpath/')) allowed.add('_' + json);
+      keyToChild.set(json, index);
+      if (isPrimitiveType(typeCode) || typeCode.startsWith('http://hl7.org/fhirpath/')) keyToChild.set('_' + json, index);
     }
-  }
-  if (options.resourceType) allowed.add('resourceType');
+  });
+  if (options.resourceType) keyToChild.set('resourceType', -1);
+  const required = children.flatMap((c, index) => (c.min > 0 ? [index] : []));
   const rootChecks = options.constraints ? env.constraintChecks(node) : [];
   return (value: unknown, path: string, ctx: Ctx) => {
     if (!isObject(value)) {
@@ -165,14 +182,19 @@ export function compileComplex(
       return;
     }
     let content = false;
+    const present: number[] = [];
     for (const key in value) {
       if (key !== 'id' && key !== 'resourceType') content = true;
-      if (!allowed.has(key)) report(ctx, 'error', 'structure', `${path}.${key}`, `Unknown element '${key}'`);
+      const index = keyToChild.get(key);
+      if (index === undefined) report(ctx, 'error', 'structure', `${path}.${key}`, `Unknown element '${key}'`);
+      else if (index >= 0 && !present.includes(index)) present.push(index);
     }
     if (!content && !options.resourceType) {
       report(ctx, 'error', 'invariant', path, 'ele-1: All FHIR elements must have a @value or children');
     }
-    for (const check of childChecks) check(value, path, ctx);
+    for (const index of required) if (!present.includes(index)) present.push(index);
+    present.sort((a, b) => a - b);
+    for (const index of present) childChecks[index](value, path, ctx);
     for (const check of rootChecks) check(value, path, ctx);
   };
 }

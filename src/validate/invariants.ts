@@ -65,13 +65,57 @@ const dom3: ValueCheck = (value, path, ctx) => {
   }
 };
 
+/** ref-1 natively: a `#id` reference must point at a contained resource of the root resource. */
+const ref1: ValueCheck = (value, path, ctx) => {
+  if (!isObject(value) || typeof value.reference !== 'string' || !value.reference.startsWith('#')) return;
+  const id = value.reference.slice(1);
+  const root = ctx.rootResource;
+  const contained = isObject(root) && Array.isArray(root.contained) ? root.contained : [];
+  if (id && !contained.some((c) => isObject(c) && c.id === id)) {
+    report(ctx, 'error', 'invariant', path, `ref-1: SHALL have a contained resource if a local reference is provided (#${id})`);
+  }
+};
+
+/** dom-6 natively (a warning): a resource should have a narrative. */
+const dom6: ValueCheck = (value, path, ctx) => {
+  if (isObject(value) && !(isObject(value.text) && value.text.div !== undefined)) {
+    report(ctx, 'warning', 'invariant', path, 'dom-6: A resource should have narrative for robust management');
+  }
+};
+
+const NATIVE: Record<string, ValueCheck> = { 'ext-1': ext1, 'dom-3': dom3, 'dom-6': dom6, 'ref-1': ref1 };
+
+/**
+ * `x.exists() implies ...` and `x.empty() or ...` (with no implies/xor after) are true when x is absent, which is
+ * most of the time: skip the evaluation then. Returns the element name to test, if the expression has that form.
+ */
+function guardOf(expression: string): string | undefined {
+  // per-1: start.hasValue().not() or end.hasValue().not() or (start <= end) -- true unless both are there
+  if (expression.startsWith('start.hasValue().not() or end.hasValue().not()')) return 'start';
+  const implies = /^(\w+)\.exists\(\) implies /.exec(expression);
+  if (implies) return implies[1];
+  const or = /^(\w+)\.empty\(\) or /.exec(expression);
+  if (or && !/\b(implies|xor)\b/.test(expression)) return or[1];
+  return undefined;
+}
+
+function absent(value: unknown, name: string): boolean {
+  if (!isObject(value)) return false;
+  for (const key in value) {
+    if (key === name || key === '_' + name) return false;
+    // a choice element (value[x]) is named by its prefix in FHIRPath
+    if (key.startsWith(name) && key.length > name.length && key.charCodeAt(name.length) < 91) return false;
+  }
+  return true;
+}
+
 export function compileConstraints(node: ElementNode): ValueCheck[] {
   const checks: ValueCheck[] = [];
   for (const constraint of node.constraints) {
     const { key, severity, human, expression } = constraint;
     if (key === 'ele-1' || !expression) continue;
-    if (key === 'ext-1' || key === 'dom-3') {
-      checks.push(key === 'ext-1' ? ext1 : dom3);
+    if (NATIVE[key] && (key !== 'ref-1' || expression.includes('%rootResource.contained.id'))) {
+      checks.push(NATIVE[key]);
       continue;
     }
     const issueSeverity = severity === 'error' ? 'error' : 'warning';
@@ -82,9 +126,9 @@ export function compileConstraints(node: ElementNode): ValueCheck[] {
       continue;
     }
     const compiled = compileExpression(node.path, expression);
-    const onContained = expression.startsWith('contained.');
+    const guard = expression.startsWith('contained.') ? 'contained' : guardOf(expression);
     checks.push((value: unknown, path: string, ctx: Ctx) => {
-      if (onContained && isObject(value) && value.contained === undefined) return;
+      if (guard && absent(value, guard)) return;
       if (typeof compiled === 'string') {
         report(ctx, 'information', 'not-supported', path, `${key} not checked: ${compiled}`);
         return;

@@ -36,13 +36,16 @@ describe('vital-signs mapping', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it('sends only the measurements the provider took, and a NEWS2 score derived from just those', async () => {
+  it('sends only the measurements the provider took, and a NEWS2 score derived from just those (by identifier)', async () => {
     const input = record();
     input.data = { effectiveDateTime: '2026-11-20T08:15:00Z', pulse: 72, news2: { total: 0 } };
     const resources = (await mapResources(input)) as Observation[];
     expect(profiles(resources)).toEqual(['UKCore-Observation-VitalSigns-HeartRate', 'UKCore-Observation-EarlyWarningTotalScore']);
     expect(resources[1].derivedFrom).toEqual([
-      { reference: 'Observation?identifier=https://care-record-gateway.dev/fhir/Id/provider-record|VNX12/vital-signs/OBS-20261120-0815-0001/pulse' },
+      {
+        type: 'Observation',
+        identifier: { system: 'https://care-record-gateway.dev/fhir/Id/provider-record', value: 'VNX12/vital-signs/OBS-20261120-0815-0001/pulse' },
+      },
     ]);
     expect(resources[1].component).toBeUndefined();
   });

@@ -9,6 +9,7 @@ import type { FhirRepository, FhirRequest, FhirResponse, FhirRouter, HttpMethod 
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { Logger } from '../observability/logger';
 import { unsupportedSearchParameter } from './search-check';
+import { resolveLargeTransactionUpdates } from './transaction-limit';
 
 const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json'];
 const METHODS = new Set<HttpMethod>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -76,7 +77,10 @@ export function createFhirApp({ router, repo, baseUrl, logger }: AdapterOptions)
     };
     let result: FhirResponse;
     try {
-      result = await serialised(() => router.handleRequest(fhirRequest, repo));
+      result = await serialised(async () => {
+        if (route?.data?.interaction === 'batch') await resolveLargeTransactionUpdates(req.body, repo);
+        return router.handleRequest(fhirRequest, repo);
+      });
     } catch (err) {
       result = [normalizeOperationOutcome(err)];
     }

@@ -187,3 +187,21 @@ describe('development SCR searches', () => {
     expect([answer.status, answer.body.resourceType]).toEqual([400, 'OperationOutcome']);
   });
 });
+
+describe('development SCR with a large transaction', () => {
+  it('applies a transaction of twelve conditional updates, posted twice, leaving twelve resources', async () => {
+    const homes: Organization[] = Array.from({ length: 11 }, (_, i) => ({
+      ...careHome,
+      identifier: [{ system: ODS, value: `VNX${20 + i}` }],
+    }));
+    const bundle = (): Bundle => transactionBundle([residentPatient, ...homes], 'large');
+
+    const first = await fhir<Bundle>('POST', '', bundle());
+    const second = await fhir<Bundle>('POST', '', bundle());
+
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(second.body.entry?.map((e) => e.resource?.id)).toEqual(first.body.entry?.map((e) => e.resource?.id));
+    expect((await fhir<Bundle>('GET', 'Organization')).body.total).toBe(11);
+    expect((await fhir<Bundle>('GET', 'Patient')).body.total).toBe(1);
+  });
+});

@@ -168,7 +168,7 @@ describe('DeliveryWorker against a loopback SCR', () => {
   it('stops sending while the circuit breaker is open and probes once after the cool-down', async () => {
     let up = false;
     const server = await startScr(() => (up ? ok() : unavailable()));
-    startWorker(server.url, { concurrency: 1, breaker: { failureThreshold: 2, coolDownMs: 400 }, maxAttempts: 10 });
+    startWorker(server.url, { concurrency: 1, breaker: { failureThreshold: 2, coolDownMs: 1000 }, maxAttempts: 10 });
     const ids = await outbox.enqueue([submission(PATIENT_A), submission(PATIENT_B), submission('9000000009')]);
     await waitFor(() => server.requests.length === 2);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -176,7 +176,7 @@ describe('DeliveryWorker against a loopback SCR', () => {
     expect(worker?.circuit).toBe('open');
     up = true;
     for (const id of ids) await waitFor(settled(id));
-    expect(server.requests[2].at - server.requests[1].at).toBeGreaterThanOrEqual(390);
+    expect(server.requests[2].at - server.requests[1].at).toBeGreaterThanOrEqual(990);
     expect(worker?.circuit).toBe('closed');
   });
 

@@ -51,6 +51,14 @@ const SCHEMA = `
     BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
   CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
     BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+  -- INSERT OR REPLACE deletes the old row without firing DELETE triggers (unless recursive_triggers is on
+  -- in that connection), so an insert that would collide with a stored row is refused outright.
+  CREATE TRIGGER IF NOT EXISTS audit_events_no_replace BEFORE INSERT ON audit_events
+    WHEN EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.seq OR id = NEW.id)
+    BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+  CREATE TRIGGER IF NOT EXISTS audit_event_people_no_replace BEFORE INSERT ON audit_event_people
+    WHEN EXISTS (SELECT 1 FROM audit_event_people WHERE nhs_number = NEW.nhs_number AND event_seq = NEW.event_seq)
+    BEGIN SELECT RAISE(ABORT, 'audit_event_people is append-only'); END;
   CREATE TRIGGER IF NOT EXISTS audit_event_people_no_update BEFORE UPDATE ON audit_event_people
     BEGIN SELECT RAISE(ABORT, 'audit_event_people is append-only'); END;
   CREATE TRIGGER IF NOT EXISTS audit_event_people_no_delete BEFORE DELETE ON audit_event_people
@@ -102,7 +110,8 @@ function what(row: Row): string {
     case 'patient-app':
       return 'Viewed the list of who used the record';
     case 'operator':
-      return row.action === 'create' ? 'Resent information to the shared care record' : 'Viewed the list of who used the record';
+      if (row.action === 'read' || row.action === 'search-type') return 'Viewed the list of who used the record';
+      return 'Maintained the service that sends information to the shared care record';
     case 'provider':
       return row.action === 'create' ? RECORD_USE.create : 'Checked information it had sent';
     default:

@@ -1,0 +1,137 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { auditEvent } from '../../src/audit/audit-event';
+import { AuditStore } from '../../src/audit/audit-store';
+import type { Caller } from '../../src/auth/caller';
+
+const PERSON = '9434765919';
+const OTHER = '9000000009';
+const gp: Caller = { kind: 'clinician', userId: 'cis2-555021935107', odsCode: 'Y12345', role: 'R8000', scopes: ['user/*.read'] };
+const otherGp: Caller = { kind: 'clinician', userId: 'cis2-999', odsCode: 'A81001', role: 'R8000', scopes: ['user/*.read'] };
+const provider: Caller = { kind: 'provider', clientId: 'care-home-system', odsCode: 'VNAA1', scopes: ['system/*.write'] };
+const app: Caller = { kind: 'patient-app', clientId: 'nhs-app-client', nhsNumber: PERSON, scopes: ['patient/AuditEvent.read'] };
+const at = (minute: number): Date => new Date(Date.UTC(2026, 10, 24, 10, minute));
+
+let dir: string;
+let file: string;
+let store: AuditStore;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crg-audit-'));
+  file = path.join(dir, 'audit.sqlite');
+  store = new AuditStore(file);
+});
+
+afterEach(() => {
+  store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function seed(): void {
+  store.append(auditEvent({ caller: provider, action: 'create', outcome: 'success', nhsNumber: PERSON, description: 'resident', recorded: at(1) }));
+  store.append(auditEvent({ caller: gp, action: 'execute', outcome: 'success', nhsNumber: PERSON, description: '$everything', recorded: at(2) }));
+  store.append(auditEvent({ caller: otherGp, action: 'search', outcome: 'refused', nhsNumber: PERSON, description: 'not registered', recorded: at(3) }));
+  store.append(auditEvent({
+    caller: otherGp, action: 'execute', outcome: 'success', nhsNumber: PERSON, description: '$everything',
+    breakGlassReason: 'Unconscious in A&E; daughter Jane Example says no GP contact', recorded: at(4),
+  }));
+  store.append(auditEvent({ action: 'read', outcome: 'refused', nhsNumber: PERSON, description: 'no token', recorded: at(5) }));
+  store.append(auditEvent({ caller: app, action: 'read', outcome: 'success', nhsNumber: PERSON, description: 'transparency', recorded: at(6) }));
+  // About someone else, and about no one.
+  store.append(auditEvent({ caller: gp, action: 'read', outcome: 'success', nhsNumber: OTHER, description: 'read', recorded: at(7) }));
+  store.append(auditEvent({ caller: { kind: 'operator', userId: 'ops-1', scopes: [] }, action: 'execute', outcome: 'success', description: 'replay', recorded: at(8) }));
+}
+
+describe('append-only audit store', () => {
+  it('lists who used a person\'s record, newest first, with organisation, role, what and why', () => {
+    seed();
+    expect(store.forPerson(PERSON)).toEqual([
+      { when: at(6).toISOString(), who: { role: 'App acting for the person' }, what: 'Viewed the list of who used the record',
+        why: 'The person asked to see who used their record', outcome: 'success', breakGlass: false },
+      { when: at(5).toISOString(), who: { role: 'Unauthenticated caller' }, what: 'Viewed the shared care record',
+        why: 'Not stated', outcome: 'refused', breakGlass: false },
+      { when: at(4).toISOString(), who: { organisation: 'A81001', role: 'Clinician (R8000)' }, what: 'Retrieved the shared care record',
+        why: 'Emergency access (break-glass); the stated reason is recorded and reviewed', outcome: 'success', breakGlass: true },
+      { when: at(3).toISOString(), who: { organisation: 'A81001', role: 'Clinician (R8000)' }, what: 'Looked up the person in the shared care record',
+        why: 'Direct care by the GP practice the person is registered with', outcome: 'refused', breakGlass: false },
+      { when: at(2).toISOString(), who: { organisation: 'Y12345', role: 'Clinician (R8000)' }, what: 'Retrieved the shared care record',
+        why: 'Direct care by the GP practice the person is registered with', outcome: 'success', breakGlass: false },
+      { when: at(1).toISOString(), who: { organisation: 'VNAA1', role: 'Care provider system' }, what: 'Sent information to the shared care record',
+        why: 'The care provider shared information about the person', outcome: 'success', breakGlass: false },
+    ]);
+  });
+
+  it('never shows user ids, client ids, free text or other people in a person\'s log', () => {
+    seed();
+    const text = JSON.stringify(store.forPerson(PERSON));
+    for (const secret of ['cis2-555021935107', 'cis2-999', 'care-home-system', 'nhs-app-client', 'ops-1', OTHER, 'Jane', '$everything', 'not registered']) {
+      expect(text).not.toContain(secret);
+    }
+    expect(store.forPerson(OTHER)).toHaveLength(1);
+  });
+
+  it('finds a person by an NHS number written with spaces, and nobody by an invalid one', () => {
+    seed();
+    expect(store.forPerson('943 476 5919')).toHaveLength(6);
+    expect(store.forPerson('9434765918')).toEqual([]);
+    expect(store.forPerson('')).toEqual([]);
+    expect(store.forPerson(PERSON, { limit: 2 })).toHaveLength(2);
+  });
+
+  it('keeps events across close and reopen, whole', () => {
+    const event = auditEvent({ caller: gp, action: 'read', outcome: 'success', nhsNumber: PERSON, description: 'read', recorded: at(1) });
+    store.append(event);
+    store.close();
+    store = new AuditStore(file);
+    expect(store.forPerson(PERSON)).toHaveLength(1);
+    const db = new Database(file, { readonly: true });
+    try {
+      const row = db.prepare('SELECT event FROM audit_events WHERE id = ?').get(event.id) as { event: string };
+      expect(JSON.parse(row.event)).toEqual(event);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('refuses UPDATE and DELETE in the database itself, whoever connects', () => {
+    seed();
+    const db = new Database(file);
+    try {
+      for (const sql of [
+        "UPDATE audit_events SET outcome = '0'",
+        'DELETE FROM audit_events',
+        "UPDATE audit_event_people SET nhs_number = '9000000009'",
+        'DELETE FROM audit_event_people',
+        "INSERT OR REPLACE INTO audit_events (seq, id, recorded, action, outcome, caller_kind, event) SELECT seq, id, recorded, action, '0', caller_kind, event FROM audit_events",
+        "REPLACE INTO audit_event_people (event_seq, nhs_number) SELECT event_seq, nhs_number FROM audit_event_people",
+        "INSERT INTO audit_events (id, recorded, action, outcome, caller_kind, event) SELECT id, recorded, action, '0', caller_kind, event FROM audit_events LIMIT 1 ON CONFLICT (id) DO UPDATE SET outcome = '0'",
+      ]) {
+        expect(() => db.exec(sql)).toThrow(/append-only|constraint/i);
+      }
+      expect((db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n).toBe(8);
+    } finally {
+      db.close();
+    }
+    expect(store.forPerson(PERSON)).toHaveLength(6);
+  });
+
+  it('refuses an event whose id it already holds, and malformed events', () => {
+    const event = auditEvent({ caller: gp, action: 'read', outcome: 'success', nhsNumber: PERSON, description: 'read' });
+    store.append(event);
+    expect(() => store.append(event)).toThrow(/append-only/);
+    expect(() => store.append({ ...event, id: undefined })).toThrow('needs an id');
+    expect(() => store.append({ ...event, id: 'x', recorded: 'yesterday' })).toThrow('instant');
+    expect(store.forPerson(PERSON)).toHaveLength(1);
+  });
+
+  it('leaves user_version alone, so it can share a database file with the outbox', () => {
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+});

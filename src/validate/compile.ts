@@ -159,13 +159,13 @@ export class Compiler implements ElementEnv {
       const code = node.name === 'id' && tree.kind === 'resource' && node.path.split('.').length === 2 ? 'id' : typeCode;
       return (value, path, ctx) => {
         const problem = primitiveProblem(code, value);
-        if (problem) report(ctx, 'error', typeof value === 'string' ? 'value' : 'structure', path, problem);
+        if (problem) report(ctx, 'error', problem.startsWith('must be a JSON') ? 'structure' : 'value', path, problem);
       };
     }
     if (isPrimitiveType(typeCode)) {
       return (value, path, ctx) => {
         const problem = primitiveProblem(typeCode, value);
-        if (problem) report(ctx, 'error', typeof value === 'string' ? 'value' : 'structure', path, problem);
+        if (problem) report(ctx, 'error', problem.startsWith('must be a JSON') ? 'structure' : 'value', path, problem);
       };
     }
     if (node.children.length) return this.complexCheck(node, tree);

@@ -76,8 +76,9 @@ const ref1: ValueCheck = (value, path, ctx) => {
   }
 };
 
-/** dom-6 natively (a warning): a resource should have a narrative. */
+/** dom-6 natively (a warning): a resource should have a narrative; contained resources are exempt. */
 const dom6: ValueCheck = (value, path, ctx) => {
+  if (path.includes('.contained[')) return;
   if (isObject(value) && !(isObject(value.text) && value.text.div !== undefined)) {
     report(ctx, 'warning', 'invariant', path, 'dom-6: A resource should have narrative for robust management');
   }

@@ -51,6 +51,26 @@ function removeRequired(sd: StructureDefinition, resource: Json, type: string): 
   return undefined;
 }
 
+/** Inside the first item of a top-level element: a required child removed (Patient.link[0].other). */
+function removeNestedRequired(sd: StructureDefinition, resource: Json, type: string): Mutation | undefined {
+  for (const e of sd.snapshot?.element ?? []) {
+    const parts = e.path.split('.');
+    if (parts.length !== 3 || e.id?.includes(':') || (e.min ?? 0) < 1 || parts[2].endsWith('[x]')) continue;
+    const parentValue = resource[parts[1]];
+    const parent = (Array.isArray(parentValue) ? parentValue[0] : parentValue) as Json | undefined;
+    if (!parent || typeof parent !== 'object' || parent[parts[2]] === undefined) continue;
+    const broken = clone(resource);
+    const brokenParentValue = broken[parts[1]];
+    const brokenParent = (Array.isArray(brokenParentValue) ? brokenParentValue[0] : brokenParentValue) as Json;
+    delete brokenParent[parts[2]];
+    delete brokenParent['_' + parts[2]];
+    if (Object.keys(brokenParent).length === 0) continue;
+    const at = Array.isArray(parentValue) ? `${type}.${parts[1]}[0]` : `${type}.${parts[1]}`;
+    return { rule: `required ${e.path} removed`, resource: broken as unknown as Resource, expression: `${at}.${parts[2]}`, code: 'required' };
+  }
+  return undefined;
+}
+
 function wrongRequiredCode(sd: StructureDefinition, resource: Json, type: string): Mutation | undefined {
   for (const e of topLevel(sd)) {
     const key = keyOf(e, resource);
@@ -103,17 +123,29 @@ function wrongType(resource: Json, type: string): Mutation {
   return { rule: 'id as a JSON number', resource: broken as unknown as Resource, expression: `${type}.id`, code: 'structure' };
 }
 
+/** A complex element (an object, or an array of them) replaced by a string. */
+function complexAsString(resource: Json, type: string): Mutation | undefined {
+  const key = Object.keys(resource).find((k) => {
+    const v = resource[k];
+    return !k.startsWith('_') && !['meta', 'text', 'contained'].includes(k) && typeof (Array.isArray(v) ? v[0] : v) === 'object';
+  });
+  if (!key) return undefined;
+  const broken = { ...clone(resource), [key]: 'not an object' };
+  return { rule: `${key} as a JSON string`, resource: broken as unknown as Resource, expression: `${type}.${key}`, code: 'structure' };
+}
+
 export function mutationsOf(resource: Resource, profile: string | undefined): Mutation[] {
   const type = resource.resourceType;
   const sd = structures.get(profile ?? `http://hl7.org/fhir/StructureDefinition/${type}`);
   if (!sd) throw new Error(`no definition for ${profile ?? type}`);
   const json = resource as unknown as Json;
   return [
-    removeRequired(sd, json, type),
+    removeRequired(sd, json, type) ?? removeNestedRequired(sd, json, type),
     wrongRequiredCode(sd, json, type),
     badNhsNumber(sd, json, type),
     unknownElement(json, type),
     brokenInvariant(json, type),
     wrongType(json, type),
+    complexAsString(json, type),
   ].filter((m): m is Mutation => m !== undefined);
 }

@@ -51,8 +51,9 @@ export function unauthorized(
   error?: 'invalid_token' | 'invalid_request',
   code: IssueCode = 'security',
 ): OperationOutcomeError {
+  // error_description allows no double quote or backslash (RFC 6750 section 3); ours are fixed texts.
   const challenge = error
-    ? `Bearer realm="${REALM}", error="${error}", error_description="${diagnostics}"`
+    ? `Bearer realm="${REALM}", error="${error}", error_description="${diagnostics.replace(/["\\]/g, "'")}"`
     : `Bearer realm="${REALM}"`;
   return new OperationOutcomeError(401, [issue('error', code, diagnostics)], { 'WWW-Authenticate': challenge });
 }
@@ -94,7 +95,14 @@ async function keyResolver(
   if (options.jwksUrl && options.publicKeyFile) {
     throw new KeyConfigError('Configure a JWKS URL or a public key file, not both');
   }
-  if (options.jwksUrl) return { key: remoteJwks(options.jwksUrl, options.jwksTimeoutMs ?? 5000), mode: 'jwks' };
+  if (options.jwksUrl) {
+    const url = new URL(options.jwksUrl);
+    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+      throw new KeyConfigError('The JWKS URL must use https (plain http only on loopback)');
+    }
+    return { key: remoteJwks(options.jwksUrl, options.jwksTimeoutMs ?? 5000), mode: 'jwks' };
+  }
   if (options.publicKeyFile) return { key: await keyFile(options.publicKeyFile, options.algorithms), mode: 'key-file' };
   if (!options.devKeyDir) throw new KeyConfigError('No JWKS URL, public key file or development key folder configured');
   if (!options.algorithms.includes(DEV_KEY_ALG)) {
@@ -130,7 +138,7 @@ export async function createAuthenticator(options: AuthOptions): Promise<Authent
       }
       if (authorization.length > MAX_TOKEN_LENGTH) throw unauthorized('The access token is too long', 'invalid_request');
       const match = BEARER.exec(authorization);
-      if (!match) throw unauthorized('The Authorization header must be "Bearer <token>"', 'invalid_request', 'login');
+      if (!match) throw unauthorized('The Authorization header must be Bearer followed by the token', 'invalid_request', 'login');
       try {
         const { payload } = await jwtVerify(match[1], key, {
           issuer: options.issuer,

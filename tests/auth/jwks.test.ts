@@ -119,3 +119,9 @@ describe('JWKS served over loopback HTTP', () => {
     }
   });
 });
+
+describe('JWKS URL checks', () => {
+  it('refuses a plain http JWKS URL that is not on loopback', async () => {
+    await expect(createAuthenticator(options({ jwksUrl: 'http://auth.example.nhs.uk/jwks.json' }))).rejects.toThrow('https');
+  });
+});

@@ -35,7 +35,7 @@ describe('vaccination mapping', () => {
   it('refuses a vaccination not given without a reason, naming the field', () => {
     const bad = JSON.parse(JSON.stringify(input));
     bad.data.status = 'not-done';
-    expect(schemaChecker.check(bad, '').flatMap((i) => i.expression)).toEqual(['data.notGivenReason']);
+    expect(schemaChecker.check(bad, '').flatMap((i) => i.expression)).toContain('data.notGivenReason');
   });
 
   it('accepts the documented example in mappings/vaccination/example.json', () => {

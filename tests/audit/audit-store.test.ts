@@ -105,7 +105,7 @@ describe('append-only audit store', () => {
         "UPDATE audit_event_people SET nhs_number = '9000000009'",
         'DELETE FROM audit_event_people',
         "INSERT OR REPLACE INTO audit_events (seq, id, recorded, action, outcome, caller_kind, event) SELECT seq, id, recorded, action, '0', caller_kind, event FROM audit_events",
-        "REPLACE INTO audit_event_people (event_seq, nhs_number) SELECT event_seq, nhs_number FROM audit_event_people",
+        "REPLACE INTO audit_event_people (nhs_number, recorded, event_seq) SELECT nhs_number, recorded, event_seq FROM audit_event_people",
         "INSERT INTO audit_events (id, recorded, action, outcome, caller_kind, event) SELECT id, recorded, action, '0', caller_kind, event FROM audit_events LIMIT 1 ON CONFLICT (id) DO UPDATE SET outcome = '0'",
       ]) {
         expect(() => db.exec(sql)).toThrow(/append-only|constraint/i);
@@ -132,6 +132,23 @@ describe('append-only audit store', () => {
       expect(db.pragma('user_version', { simple: true })).toBe(0);
     } finally {
       db.close();
+    }
+  });
+});
+
+describe('audit store durability setting', () => {
+  it('keeps appends across reopen when opened with normal durability too', () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'crg-audit-'));
+    try {
+      const target = path.join(folder, 'audit.sqlite');
+      const normal = new AuditStore(target, { durability: 'normal' });
+      normal.append(auditEvent({ caller: gp, action: 'read', outcome: 'success', nhsNumber: PERSON, description: 'read' }));
+      normal.close();
+      const reopened = new AuditStore(target);
+      expect(reopened.forPerson(PERSON)).toHaveLength(1);
+      reopened.close();
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
     }
   });
 });

@@ -4,11 +4,16 @@
  */
 import fs from 'node:fs';
 import type { Server } from 'node:http';
+import path from 'node:path';
+import { AuditLog } from './audit/audit-log';
+import { AuditStore } from './audit/audit-store';
+import { createAuthenticator } from './auth/authenticate';
 import { ConfigError, loadConfig, type Config } from './config';
 import { startDevScr, type DevScr } from './devscr';
 import { ScrClient } from './fhir/scr-client';
 import { DeliveryWorker } from './forward/delivery-worker';
 import { createApp } from './http/app';
+import { createSecurity } from './http/security';
 import { createSchemaChecker } from './ingest/schema-check';
 import { loadMappings } from './map/mapping-registry';
 import { createLogger, type Logger } from './observability/logger';
@@ -48,9 +53,17 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     ...config.delivery,
   });
 
+  const authenticator = await createAuthenticator({ ...config.auth, logger });
+  const auditStore = new AuditStore(path.join(config.dataDir, 'audit.sqlite'));
+  const security = createSecurity(authenticator, new AuditLog(auditStore, outbox));
+
   const app = createApp({
     logger,
     maxBodyBytes: config.maxBodyBytes,
+    corsOrigins: config.corsOrigins,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    security,
+    auditStore,
     ingest: { mappings, schemas: createSchemaChecker(mappings), validator, outbox, onQueued: () => worker.notify() },
     scr,
     worker,
@@ -64,7 +77,12 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
-  logger.info('gateway listening', { url, docs: `${url}/docs`, scr: devScr ? 'development SCR' : 'configured SCR' });
+  logger.info('gateway listening', {
+    url,
+    docs: `${url}/docs`,
+    scr: devScr ? 'development SCR' : 'configured SCR',
+    auth: authenticator.mode,
+  });
 
   return {
     url,
@@ -74,6 +92,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker.stop();
       await outbox.close();
+      auditStore.close();
       await devScr?.close();
     },
   };

@@ -21,6 +21,10 @@ export interface Config {
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** Largest JSON body accepted on record endpoints. */
   maxBodyBytes: number;
+  /** Browser origins allowed to call the API (CORS); empty: none. */
+  corsOrigins: string[];
+  /** Requests per minute one caller may make before 429. */
+  rateLimitPerMinute: number;
   delivery: {
     maxAttempts: number;
     backoffBaseMs: number;
@@ -77,6 +81,21 @@ function url(env: Env, name: string): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+function origins(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (!raw) return [];
+  return raw.split(',').map((o) => o.trim()).filter(Boolean).map((o) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(o);
+    } catch {
+      throw new ConfigError(`${name} must be a comma-separated list of origins like https://app.example.nhs.uk, got "${o}"`);
+    }
+    if (parsed.origin !== o.replace(/\/$/, '')) throw new ConfigError(`${name}: "${o}" is not a bare origin (scheme://host[:port])`);
+    return parsed.origin;
+  });
+}
+
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -126,6 +145,8 @@ export function loadConfig(env: Env = process.env): Config {
     outboxPath: env.OUTBOX_PATH || path.join(dataDir, 'outbox.sqlite'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const, 'info'),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1200, 1, 1_000_000),
     delivery: {
       maxAttempts: integer(env, 'DELIVERY_MAX_ATTEMPTS', 8, 1, 1000),
       backoffBaseMs: integer(env, 'DELIVERY_BACKOFF_BASE_MS', 500, 1, 3_600_000),

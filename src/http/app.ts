@@ -1,14 +1,22 @@
 /**
  * The gateway's HTTP pipeline, in order, in one place:
- *   request id + access log -> body limits and parsing -> routes (records, FHIR read, $validate, admin, ops)
+ *   request id + access log -> security headers, CORS -> public routes (health, ready, metrics, docs)
+ *   -> authenticate (bearer token) -> per-caller rate limit -> body parsing
+ *   -> routes (records, FHIR read, $validate, transparency, admin), each authorised and audited
  *   -> 404 -> errors as OperationOutcome.
  */
+import cors from 'cors';
 import express, { type Express } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
 import type { Registry } from 'prom-client';
+import type { AuditStore } from '../audit/audit-store';
 import type { ScrClient } from '../fhir/scr-client';
 import type { DeliveryWorker } from '../forward/delivery-worker';
 import type { IngestDeps } from '../ingest/accept';
+import { OperationOutcomeError, issue } from '../fhir/operation-outcome';
 import type { Logger } from '../observability/logger';
+import { currentContext } from '../observability/request-context';
 import { errorHandler, notFoundHandler, requireJson } from './errors';
 import { requestContext } from './request-context';
 import { adminRouter } from './routes/admin';
@@ -16,13 +24,19 @@ import { fhirReadRouter } from './routes/fhir-read';
 import { fhirValidateRouter } from './routes/fhir-validate';
 import { opsRouter } from './routes/ops';
 import { recordsRouter } from './routes/records';
+import { transparencyRouter } from './routes/transparency';
+import type { Security } from './security';
 
 export interface AppDeps {
   logger: Logger;
   maxBodyBytes: number;
+  corsOrigins: string[];
+  rateLimitPerMinute: number;
   ingest: IngestDeps;
   scr: ScrClient;
   worker: DeliveryWorker;
+  security: Security;
+  auditStore: AuditStore;
   metrics?: Registry;
 }
 
@@ -34,15 +48,36 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
 
   app.use(requestContext(deps.logger));
+  app.use(helmet());
+  app.use(cors({ origin: deps.corsOrigins.length > 0 ? deps.corsOrigins : false, exposedHeaders: ['Location', 'X-Request-ID', 'Retry-After'] }));
+
+  app.use(opsRouter({ outbox: deps.ingest.outbox, scrReachable: () => deps.scr.ping(), metrics: deps.metrics }));
+
+  app.use(['/v1', '/fhir'], deps.security.authenticate);
+  app.use(['/v1', '/fhir'], rateLimit({
+    windowMs: 60_000,
+    limit: deps.rateLimitPerMinute,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    keyGenerator: () => {
+      const caller = currentContext()?.caller;
+      return caller ? `${caller.kind}:${'clientId' in caller ? caller.clientId : caller.userId}` : 'anonymous';
+    },
+    handler: (req, _res, next) => {
+      const reset = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+      const retryAfter = String(Math.max(1, Math.ceil(((reset?.getTime() ?? Date.now() + 60_000) - Date.now()) / 1000)));
+      next(new OperationOutcomeError(429, [issue('error', 'throttled', 'Too many requests; slow down')], { 'Retry-After': retryAfter }));
+    },
+  }));
 
   const parseJson = express.json({ limit: deps.maxBodyBytes, type: JSON_TYPES, strict: true });
   app.post(['/v1/records', '/fhir/$validate', '/fhir/:type/$validate'], requireJson(JSON_TYPES), parseJson);
 
-  app.use(recordsRouter(deps.ingest));
-  app.use(fhirReadRouter(deps.scr));
-  app.use(fhirValidateRouter(deps.ingest.validator));
-  app.use(adminRouter({ outbox: deps.ingest.outbox, worker: deps.worker }));
-  app.use(opsRouter({ outbox: deps.ingest.outbox, scrReachable: () => deps.scr.ping(), metrics: deps.metrics }));
+  app.use(recordsRouter(deps.ingest, deps.security));
+  app.use(fhirReadRouter(deps.scr, deps.security));
+  app.use(fhirValidateRouter(deps.ingest.validator, deps.security));
+  app.use(transparencyRouter(deps.auditStore, deps.security));
+  app.use(adminRouter({ outbox: deps.ingest.outbox, worker: deps.worker }, deps.security));
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -4,6 +4,7 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { OperationOutcomeError, internalError, issue, outcome } from '../fhir/operation-outcome';
+import { ScrError } from '../fhir/scr-error';
 import type { Logger } from '../observability/logger';
 import { currentContext } from '../observability/request-context';
 import { send } from './respond';
@@ -30,9 +31,16 @@ function fromBodyParser(err: BodyParserError): OperationOutcomeError | undefined
   }
 }
 
+/** The SCR's failures as the caller should see them: its 404 is ours; anything else is a 502 without its internals. */
+function fromScr(err: ScrError): OperationOutcomeError {
+  if (err.status === 404) return new OperationOutcomeError(404, [issue('error', 'not-found', 'Not found in the shared care record')]);
+  return new OperationOutcomeError(502, [issue('error', 'transient', 'The shared care record did not answer as expected')]);
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, _req, res, _next) => {
-    const known = err instanceof OperationOutcomeError ? err : fromBodyParser(err as BodyParserError);
+    const known =
+      err instanceof OperationOutcomeError ? err : err instanceof ScrError ? fromScr(err) : fromBodyParser(err as BodyParserError);
     if (known) {
       if (known.status >= 500) logger.error('request failed', { status: known.status, error: known.message });
       send(res, { status: known.status, body: known.outcome, headers: known.headers, fhir: true });

@@ -49,10 +49,14 @@ export function splitBody(body: unknown): { record: unknown; path: string }[] {
 }
 
 /** Checks, maps and validates one record; returns its submission or the issues that refuse it. */
+/** Called for each record once it is known to be well-formed; throws to refuse the request (e.g. 403). */
+export type RecordGate = (record: ProviderRecord) => void;
+
 export async function prepareRecord(
   deps: Omit<IngestDeps, 'outbox'>,
   raw: unknown,
   path: string,
+  gate?: RecordGate,
 ): Promise<{ submission?: NewSubmission; record?: ProviderRecord; issues: OperationOutcomeIssue[] }> {
   const schemaIssues = deps.schemas.check(raw, path);
   if (schemaIssues.length > 0) return { issues: schemaIssues };
@@ -62,6 +66,7 @@ export async function prepareRecord(
   if (!nhs.ok) return { issues: [issue('error', 'value', nhs.reason, at('nhsNumber'))] };
 
   const record: ProviderRecord = { ...input, nhsNumber: nhs.value };
+  gate?.(record);
   const mapping = deps.mappings.types.get(record.type)!; // the schema check refused unknown types
   const mapped = await mapRecord(mapping, record, path || '$');
   if (!mapped.ok) return { issues: mapped.issues };
@@ -85,12 +90,12 @@ export async function prepareRecord(
   return { submission, record, issues };
 }
 
-export async function acceptRecords(deps: IngestDeps, body: unknown): Promise<AcceptedRecord[]> {
+export async function acceptRecords(deps: IngestDeps, body: unknown, gate?: RecordGate): Promise<AcceptedRecord[]> {
   const items = splitBody(body);
   const prepared = [];
   const problems: OperationOutcomeIssue[] = [];
   for (const { record, path } of items) {
-    const result = await prepareRecord(deps, record, path);
+    const result = await prepareRecord(deps, record, path, gate);
     if (result.submission && result.record) prepared.push({ submission: result.submission, record: result.record });
     else problems.push(...result.issues);
   }

@@ -32,20 +32,20 @@ function record(recordId: string, nhsNumber: string): Record<string, any> {
 }
 
 async function post(body: object): Promise<string> {
-  const res = await request(gw.url).post('/v1/records').send(body);
+  const res = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).send(body);
   expect(res.status).toBe(202);
   return res.body.accepted[0].submissionId as string;
 }
 
 async function stateOf(id: string, wanted: string): Promise<Record<string, any>> {
   return eventually(async () => {
-    const res = await request(gw.url).get(`/v1/submissions/${id}`);
+    const res = await request(gw.url).get(`/v1/submissions/${id}`).set('Authorization', gw.as.provider);
     return res.body.state === wanted ? res.body : undefined;
   });
 }
 
 async function patientCount(nhsNumber: string): Promise<number> {
-  const res = await request(gw.url).get('/fhir/Patient').query({ identifier: `https://fhir.nhs.uk/Id/nhs-number|${nhsNumber}` });
+  const res = await request(gw.url).get('/fhir/Patient').set('Authorization', gw.as.gp).query({ identifier: `https://fhir.nhs.uk/Id/nhs-number|${nhsNumber}` });
   return res.body.entry?.length ?? 0;
 }
 
@@ -56,12 +56,12 @@ describe('delivery when the shared care record fails', () => {
     const dead = await stateOf(id, 'rejected');
     expect(dead.lastError.issue[0].diagnostics).toBe('refused by test SCR');
 
-    const list = await request(gw.url).get('/v1/admin/dead-letters');
+    const list = await request(gw.url).get('/v1/admin/dead-letters').set('Authorization', gw.as.operator);
     assertContract(list);
     expect(list.body.deadLetters.map((d: { id: string }) => d.id)).toContain(id);
 
     scr.mode = 'pass';
-    const replay = await request(gw.url).post(`/v1/admin/dead-letters/${id}/replay`);
+    const replay = await request(gw.url).post(`/v1/admin/dead-letters/${id}/replay`).set('Authorization', gw.as.operator);
     expect(replay.status).toBe(202);
     assertContract(replay);
     await stateOf(id, 'delivered');
@@ -71,7 +71,7 @@ describe('delivery when the shared care record fails', () => {
   it('refuses to replay a submission that is not a dead letter', async () => {
     const id = await post(record('RES-P2', '9434765870'));
     await stateOf(id, 'delivered');
-    const replay = await request(gw.url).post(`/v1/admin/dead-letters/${id}/replay`);
+    const replay = await request(gw.url).post(`/v1/admin/dead-letters/${id}/replay`).set('Authorization', gw.as.operator);
     expect(replay.status).toBe(409);
     assertContract(replay);
   });
@@ -81,22 +81,22 @@ describe('delivery when the shared care record fails', () => {
     const seenBefore = scr.transactionsSeen;
     const id = await post(record('RES-P3', '4000000020'));
     await eventually(async () => (scr.transactionsSeen > seenBefore ? true : undefined));
-    expect((await request(gw.url).get(`/v1/submissions/${id}`)).body.state).not.toBe('delivered');
+    expect((await request(gw.url).get(`/v1/submissions/${id}`).set('Authorization', gw.as.provider)).body.state).not.toBe('delivered');
     scr.mode = 'pass';
     const delivered = await stateOf(id, 'delivered');
     expect(delivered.attempts).toBeGreaterThanOrEqual(2);
   });
 
   it('holds submissions while an operator has paused delivery, and sends them on resume', async () => {
-    const pause = await request(gw.url).post('/v1/admin/delivery/pause');
+    const pause = await request(gw.url).post('/v1/admin/delivery/pause').set('Authorization', gw.as.operator);
     assertContract(pause);
     const id = await post(record('RES-P4', '9434765919'));
     await new Promise((r) => setTimeout(r, 300));
-    expect((await request(gw.url).get(`/v1/submissions/${id}`)).body.state).toBe('queued');
-    const status = await request(gw.url).get('/v1/admin/delivery');
+    expect((await request(gw.url).get(`/v1/submissions/${id}`).set('Authorization', gw.as.provider)).body.state).toBe('queued');
+    const status = await request(gw.url).get('/v1/admin/delivery').set('Authorization', gw.as.operator);
     assertContract(status);
     expect(status.body.paused).toBe(true);
-    await request(gw.url).post('/v1/admin/delivery/resume');
+    await request(gw.url).post('/v1/admin/delivery/resume').set('Authorization', gw.as.operator);
     await stateOf(id, 'delivered');
   });
 });

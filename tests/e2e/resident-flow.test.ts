@@ -23,7 +23,7 @@ const copy = (): Record<string, any> => JSON.parse(JSON.stringify(resident));
 
 async function delivered(submissionId: string): Promise<void> {
   await eventually(async () => {
-    const res = await request(gw.url).get(`/v1/submissions/${submissionId}`);
+    const res = await request(gw.url).get(`/v1/submissions/${submissionId}`).set('Authorization', gw.as.provider);
     assertContract(res);
     if (res.body.state === 'rejected' || res.body.state === 'failed') throw new Error(JSON.stringify(res.body.lastError));
     return res.body.state === 'delivered' ? true : undefined;
@@ -31,7 +31,7 @@ async function delivered(submissionId: string): Promise<void> {
 }
 
 async function patientsFor(search: string): Promise<Patient[]> {
-  const res = await request(gw.url).get('/fhir/Patient').query({ identifier: search });
+  const res = await request(gw.url).get('/fhir/Patient').set('Authorization', gw.as.gp).query({ identifier: search });
   expect(res.status).toBe(200);
   assertContract(res);
   return ((res.body as Bundle).entry ?? []).map((e) => e.resource as Patient).filter((r) => r.resourceType === 'Patient');
@@ -39,7 +39,7 @@ async function patientsFor(search: string): Promise<Patient[]> {
 
 describe('a care home posts a resident and a GP reads the shared record', () => {
   it('accepts the resident with 202 and a submission that ends delivered', async () => {
-    const res = await request(gw.url).post('/v1/records').send(copy());
+    const res = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).send(copy());
     expect(res.status).toBe(202);
     assertContract(res);
     const [accepted] = res.body.accepted;
@@ -59,7 +59,7 @@ describe('a care home posts a resident and a GP reads the shared record', () => 
     const again = copy();
     again.version = 2;
     again.data.name.family = 'Example-Smith';
-    const res = await request(gw.url).post('/v1/records').send(again);
+    const res = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).send(again);
     expect(res.status).toBe(202);
     await delivered(res.body.accepted[0].submissionId);
     const patients = await patientsFor(NHS_SEARCH);
@@ -69,7 +69,7 @@ describe('a care home posts a resident and a GP reads the shared record', () => 
 
   it("returns the resident's whole record with $everything", async () => {
     const [patient] = await patientsFor(NHS_SEARCH);
-    const res = await request(gw.url).get(`/fhir/Patient/${patient.id}/$everything`);
+    const res = await request(gw.url).get(`/fhir/Patient/${patient.id}/$everything`).set('Authorization', gw.as.gp);
     expect(res.status).toBe(200);
     assertContract(res);
     const types = (res.body as Bundle).entry?.map((e) => e.resource?.resourceType);
@@ -87,7 +87,7 @@ describe('a care home posts a resident and a GP reads the shared record', () => 
     const b = copy();
     b.recordId = 'RES-0003';
     b.nhsNumber = '9434765870';
-    const res = await request(gw.url).post('/v1/records').send({ records: [a, b] });
+    const res = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).send({ records: [a, b] });
     expect(res.status).toBe(202);
     assertContract(res);
     expect(res.body.accepted).toHaveLength(2);
@@ -100,7 +100,7 @@ describe('bad input is refused with an OperationOutcome naming the field, and no
   it('refuses an NHS number whose check digit is wrong with 422 at nhsNumber', async () => {
     const bad = copy();
     bad.nhsNumber = '9434765918';
-    const res = await request(gw.url).post('/v1/records').send(bad);
+    const res = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).send(bad);
     expect(res.status).toBe(422);
     assertContract(res);
     expect(res.body.issue).toEqual([expect.objectContaining({ severity: 'error', expression: ['nhsNumber'] })]);
@@ -112,7 +112,7 @@ describe('bad input is refused with an OperationOutcome naming the field, and no
     good.nhsNumber = '4000000020'; // valid, never posted elsewhere in this file
     const bad = copy();
     bad.data.birthDate = 'yesterday';
-    const res = await request(gw.url).post('/v1/records').send({ records: [good, bad] });
+    const res = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).send({ records: [good, bad] });
     expect(res.status).toBe(422);
     expect(res.body.issue.map((i: { expression: string[] }) => i.expression[0])).toEqual(['records[1].data.birthDate']);
     await new Promise((r) => setTimeout(r, 200));
@@ -120,28 +120,28 @@ describe('bad input is refused with an OperationOutcome naming the field, and no
   });
 
   it('answers 400 for a body that is not JSON', async () => {
-    const res = await request(gw.url).post('/v1/records').set('Content-Type', 'application/json').send('{"type": "resident",');
+    const res = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).set('Content-Type', 'application/json').send('{"type": "resident",');
     expect(res.status).toBe(400);
     expect(res.body.resourceType).toBe('OperationOutcome');
     assertContract(res);
   });
 
   it('answers 415 for a body that is not declared as JSON', async () => {
-    const res = await request(gw.url).post('/v1/records').set('Content-Type', 'text/plain').send('hello');
+    const res = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).set('Content-Type', 'text/plain').send('hello');
     expect(res.status).toBe(415);
     assertContract(res);
   });
 
   it('answers 413 for a 10 MB body', async () => {
     const huge = JSON.stringify({ ...copy(), padding: 'x'.repeat(10 * 1024 * 1024) });
-    const res = await request(gw.url).post('/v1/records').set('Content-Type', 'application/json').send(huge);
+    const res = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).set('Content-Type', 'application/json').send(huge);
     expect(res.status).toBe(413);
     expect(res.body.resourceType).toBe('OperationOutcome');
   });
 
   it('answers 4xx, never 5xx, for deeply nested JSON', async () => {
     const deep = '{"data":'.repeat(50_000) + '1' + '}'.repeat(50_000);
-    const res = await request(gw.url).post('/v1/records').set('Content-Type', 'application/json').send(deep);
+    const res = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).set('Content-Type', 'application/json').send(deep);
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
   });
@@ -152,20 +152,20 @@ describe('bad input is refused with an OperationOutcome naming the field, and no
     ['a record whose fields have the wrong types', { ...resident, version: '1', nhsNumber: 9434765919, data: 'x' }],
     ['an empty batch', { records: [] }],
   ])('answers 4xx with an OperationOutcome for %s', async (_name, body) => {
-    const res = await request(gw.url).post('/v1/records').set('Content-Type', 'application/json').send(JSON.stringify(body));
+    const res = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).set('Content-Type', 'application/json').send(JSON.stringify(body));
     expect([400, 422]).toContain(res.status);
     expect(res.body.resourceType).toBe('OperationOutcome');
     expect(res.body.issue[0].expression).toBeDefined();
   });
 
   it('answers 400 to a read with an invalid NHS number', async () => {
-    const res = await request(gw.url).get('/fhir/Patient').query({ identifier: 'https://fhir.nhs.uk/Id/nhs-number|123' });
+    const res = await request(gw.url).get('/fhir/Patient').set('Authorization', gw.as.gp).query({ identifier: 'https://fhir.nhs.uk/Id/nhs-number|123' });
     expect(res.status).toBe(400);
     assertContract(res);
   });
 
   it('answers 404 for an unknown submission', async () => {
-    const res = await request(gw.url).get('/v1/submissions/00000000-0000-4000-8000-000000000000');
+    const res = await request(gw.url).get('/v1/submissions/00000000-0000-4000-8000-000000000000').set('Authorization', gw.as.provider);
     expect(res.status).toBe(404);
     assertContract(res);
   });
@@ -175,7 +175,7 @@ describe('the OpenAPI contract', () => {
   const examples = (loadOpenApi() as any).paths['/v1/records'].post.requestBody.content['application/json'].examples;
 
   it.each(Object.keys(examples))('accepts the %s example exactly as the contract shows it', async (name) => {
-    const res = await request(gw.url).post('/v1/records').send(examples[name].value);
+    const res = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).send(examples[name].value);
     expect(res.status).toBe(202);
     assertContract(res);
   });

@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import type { Caller } from '../../src/auth/caller';
+import { loadDevSigningKey } from '../../src/auth/dev-keys';
+import { mintDevToken } from '../../src/auth/dev-token';
 import { loadConfig } from '../../src/config';
 import { startGateway, type Gateway } from '../../src/main';
 import { createLogger } from '../../src/observability/logger';
@@ -10,7 +13,15 @@ import { createLogger } from '../../src/observability/logger';
 export interface TestGateway extends Gateway {
   logLines: string[];
   dataDir: string;
+  /** An Authorization header value for this caller, signed with the gateway's development key. */
+  bearer(caller: Caller): Promise<string>;
+  /** Ready-made callers: the sample care home (VNX12), the sample resident's GP (B86016), an operator. */
+  as: { provider: string; gp: string; operator: string };
 }
+
+export const CARE_HOME: Caller = { kind: 'provider', clientId: 'rose-court-ehr', odsCode: 'VNX12', scopes: ['system/*.write'] };
+export const GP: Caller = { kind: 'clinician', userId: '555001234567', odsCode: 'B86016', role: 'R8000', scopes: ['user/*.read'] };
+export const OPERATOR: Caller = { kind: 'operator', userId: 'ops-1', scopes: [] };
 
 export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crg-test-'));
@@ -27,10 +38,18 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
   const logLines: string[] = [];
   stream.on('data', (chunk: Buffer) => logLines.push(...chunk.toString().split('\n').filter(Boolean)));
   const gateway = await startGateway(config, createLogger(config.logLevel, stream));
+  const key = await loadDevSigningKey(config.auth.devKeyDir);
+  const bearer = async (caller: Caller) => {
+    if (!key) throw new Error('the gateway made no development key');
+    const token = await mintDevToken(key, caller, { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 3600 });
+    return `Bearer ${token}`;
+  };
   return {
     ...gateway,
     logLines,
     dataDir,
+    bearer,
+    as: { provider: await bearer(CARE_HOME), gp: await bearer(GP), operator: await bearer(OPERATOR) },
     async stop() {
       await gateway.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -3,7 +3,8 @@ import { Router } from 'express';
 import type { Parameters, Resource } from 'fhir/r4';
 import { badRequest, issue, outcome } from '../../fhir/operation-outcome';
 import type { Validator } from '../../validate';
-import { fhirOk, handle } from '../respond';
+import { fhirOk } from '../respond';
+import { permit, type Security } from '../security';
 
 /** The resource to validate: the body itself, or the `resource` parameter of a Parameters body. */
 function resourceFrom(body: unknown): Resource {
@@ -17,9 +18,10 @@ function resourceFrom(body: unknown): Resource {
   return param;
 }
 
-export function fhirValidateRouter(validator: Validator): Router {
+export function fhirValidateRouter(validator: Validator, security: Security): Router {
   const router = Router();
-  const validate = handle((req) => {
+  const validate = security.guarded('execute', 'validate a resource against UK Core', (req) => {
+    permit({ type: 'validate' });
     const resource = resourceFrom(req.body);
     const type = req.params.type as string | undefined;
     if (type && resource.resourceType !== type) {

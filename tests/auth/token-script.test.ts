@@ -22,6 +22,9 @@ function token(args: string[], env: Record<string, string>): Promise<Run> {
   });
 }
 
+// Each case starts the script in its own tsx process (about a second each, more on a busy machine).
+jest.setTimeout(120_000);
+
 let dataDir: string;
 let auth: Authenticator;
 

@@ -35,7 +35,7 @@ type Outcome = DeliveryOutcome;
 export class DeliveryWorker {
   private readonly concurrency: number;
   private readonly breaker: CircuitBreaker;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<unknown>>();
   private loop?: Promise<void>;
   private stopping = false;
   private pausedFlag = false;
@@ -121,10 +121,12 @@ export class DeliveryWorker {
     const claimed = await this.options.outbox.claim(limit);
     if (probing && claimed.length > 0) this.breaker.probeStarted();
     for (const submission of claimed) {
-      const delivery = this.deliver(submission).finally(() => {
-        this.inFlight.delete(delivery);
-        this.wake?.();
-      });
+      const delivery = this.deliver(submission)
+        .catch((err: unknown) => this.options.logger.error('delivery failed unexpectedly', { submissionId: submission.id, error: err }))
+        .finally(() => {
+          this.inFlight.delete(delivery);
+          this.wake?.();
+        });
       this.inFlight.add(delivery);
     }
     return claimed.length;

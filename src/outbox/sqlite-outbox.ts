@@ -40,13 +40,21 @@ export class SqliteOutbox implements Outbox {
   /** Opens (creating if needed) the file and migrates it. ':memory:' gives a private, non-durable store. */
   constructor(readonly path: string) {
     this.db = new Database(path, { timeout: 5000 });
-    this.db.pragma('journal_mode = WAL');
-    // FULL: the WAL is fsynced at every commit, so an answered 202 is on disk. NORMAL would not be.
-    this.db.pragma('synchronous = FULL');
-    // Keep the WAL file from staying at its high-water mark after a burst (bytes).
-    this.db.pragma('journal_size_limit = 16777216');
-    migrate(this.db);
-    this.statements = prepareStatements(this.db);
+    try {
+      const mode = this.db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal' && path !== ':memory:') {
+        throw new Error(`Outbox ${path}: SQLite refused WAL mode (got "${String(mode)}"); use a local file system`);
+      }
+      // FULL: the WAL is fsynced at every commit, so an answered 202 survives a power cut, not only a crash.
+      this.db.pragma('synchronous = FULL');
+      // Keep the WAL file from staying at its high-water mark after a burst (bytes).
+      this.db.pragma('journal_size_limit = 16777216');
+      migrate(this.db);
+      this.statements = prepareStatements(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
   }
 
   async enqueue(submissions: NewSubmission[]): Promise<string[]> {

@@ -125,11 +125,14 @@ export class SnapshotBuilder {
     const unslicedId = parent ? `${parent}.${name}` : name;
     const baseIndex = this.ensure(unslicedId);
     if (baseIndex < 0) return -1;
+    const sliceId = `${unslicedId}:${sliceName}`;
+    // Unrolling a type profile to reach the unsliced element may have brought the slice with it.
+    const existing = this.indexOf(sliceId);
+    if (existing >= 0) return existing;
     const base = this.elements[baseIndex];
     if (!base.slicing && (name === 'extension' || name === 'modifierExtension')) {
       base.slicing = { discriminator: [{ type: 'value', path: 'url' }], rules: 'open', ordered: false };
     }
-    const sliceId = `${unslicedId}:${sliceName}`;
     const group: ElementDefinition[] = [];
     for (let i = baseIndex + 1; i < this.elements.length; i++) {
       const e = this.elements[i];

@@ -7,6 +7,7 @@
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import type { ElementNode } from './definitions';
+import { compileLite } from './fhirpath-lite';
 import { type Ctx, isObject, type Json, report, type ValueCheck } from './context';
 
 type Compiled = (resource: unknown, env: Record<string, unknown>) => unknown[];
@@ -19,7 +20,15 @@ function compileExpression(base: string, expression: string): Compiled | string 
   if (compiled === undefined) {
     try {
       const path = base.includes('.') ? { base, expression } : expression;
-      compiled = fhirpath.compile(path, r4, { async: false, traceFn: () => undefined }) as Compiled;
+      const fn = fhirpath.compile(path, r4, { async: false, traceFn: () => undefined }) as Compiled;
+      // txt-1 and txt-2 are both `htmlChecks()` on the same div: remember the last answer for a string input.
+      let last: { value: unknown; resource: unknown; result: unknown[] } | undefined;
+      compiled = (value, env) => {
+        if (typeof value === 'string' && last && last.value === value && last.resource === env.resource) return last.result;
+        const result = fn(value, env);
+        if (typeof value === 'string') last = { value, resource: env.resource, result };
+        return result;
+      };
     } catch (error) {
       compiled = `cannot be compiled: ${(error as Error).message}`;
     }
@@ -124,6 +133,13 @@ export function compileConstraints(node: ElementNode): ValueCheck[] {
       checks.push((_value, path, ctx) =>
         report(ctx, 'information', 'not-supported', path, `${key} not checked: it needs a terminology server (${expression})`),
       );
+      continue;
+    }
+    const lite = compileLite(expression);
+    if (lite) {
+      checks.push((value, path, ctx) => {
+        if (!lite(value)) report(ctx, issueSeverity, 'invariant', path, `${key}: ${human}`);
+      });
       continue;
     }
     const compiled = compileExpression(node.path, expression);

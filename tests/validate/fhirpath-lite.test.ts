@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import fhirpath from 'fhirpath';
+import type { StructureDefinition } from 'fhir/r4';
+import { compileLite } from '../../src/validate/fhirpath-lite';
+
+const profilesDir = path.resolve(__dirname, '..', '..', 'profiles');
+const expressions = new Set<string>();
+for (const file of ['r4-base.json', 'ukcore.json']) {
+  for (const sd of JSON.parse(fs.readFileSync(path.join(profilesDir, file), 'utf8')) as StructureDefinition[]) {
+    for (const e of sd.snapshot?.element ?? []) for (const c of e.constraint ?? []) if (c.expression) expressions.add(c.expression);
+  }
+}
+const lite = [...expressions].flatMap((expression) => {
+  const check = compileLite(expression);
+  return check ? [[expression, check] as const] : [];
+});
+
+/** Every object with some of these (dotted) paths present, each present leaf holding a string. */
+function combinations(paths: string[]): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (let mask = 0; mask < 1 << paths.length; mask++) {
+    const value: Record<string, unknown> = {};
+    paths.forEach((p, i) => {
+      if (!(mask & (1 << i))) return;
+      const parts = p.split('.');
+      let cursor = value;
+      parts.slice(0, -1).forEach((part) => (cursor = (cursor[part] ??= {}) as Record<string, unknown>));
+      cursor[parts[parts.length - 1]] = 'x';
+    });
+    out.push(value);
+  }
+  return out;
+}
+
+describe('the fast evaluator for existence invariants', () => {
+  it('takes over a good share of the invariants in the definitions', () => {
+    expect(lite.length).toBeGreaterThan(40);
+  });
+
+  it.each(lite.map(([expression]) => [expression]))('agrees with fhirpath on %s', (expression) => {
+    const check = compileLite(expression)!;
+    const paths = [...new Set(expression.match(/[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)*(?=\.(exists|empty|hasValue)\(\))/g) ?? [])];
+    const leaves = paths.filter((p) => !paths.some((other) => other.startsWith(p + '.')));
+    for (const value of combinations(leaves.slice(0, 6))) {
+      expect([expression, value, check(value)]).toEqual([expression, value, (fhirpath.evaluate(value, expression) as unknown[])[0]]);
+    }
+  });
+
+  it('leaves what it cannot evaluate to fhirpath', () => {
+    expect(compileLite("status = 'final'")).toBeUndefined();
+    expect(compileLite('Appointment.cancelationReason.exists() implies status.exists()')).toBeUndefined();
+    expect(compileLite('start <= end')).toBeUndefined();
+  });
+});

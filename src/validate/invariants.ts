@@ -8,6 +8,7 @@ import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import type { ElementNode } from './definitions';
 import { compileLite } from './fhirpath-lite';
+import { plainlySafeNarrative } from './narrative';
 import { type Ctx, isObject, type Json, report, type ValueCheck } from './context';
 
 type Compiled = (resource: unknown, env: Record<string, unknown>) => unknown[];
@@ -143,6 +144,7 @@ export function compileConstraints(node: ElementNode): ValueCheck[] {
       continue;
     }
     const compiled = compileExpression(node.path, expression);
+    const html = expression === 'htmlChecks()';
     const guard = expression.startsWith('contained.') ? 'contained' : guardOf(expression);
     checks.push((value: unknown, path: string, ctx: Ctx) => {
       if (guard && absent(value, guard)) return;
@@ -150,6 +152,7 @@ export function compileConstraints(node: ElementNode): ValueCheck[] {
         report(ctx, 'information', 'not-supported', path, `${key} not checked: ${compiled}`);
         return;
       }
+      if (html && typeof value === 'string' && plainlySafeNarrative(value)) return;
       let result: unknown[];
       try {
         result = compiled(value, { resource: ctx.resource, rootResource: ctx.rootResource });

@@ -135,6 +135,17 @@ export class Compiler implements ElementEnv {
     report(ctx, ours ? 'warning' : 'information', ours ? 'not-found' : 'informational', path, `Extension ${url} is not known; only its structure was checked`);
   };
 
+  /** A modifier extension nobody here understands changes the meaning of the resource: an error. */
+  private readonly modifierExtensionCheck: ValueCheck = (value, path, ctx) => {
+    const url = isObject(value) && typeof value.url === 'string' ? value.url.split('|')[0] : undefined;
+    if (url && this.structure(url)?.type === 'Extension') {
+      this.definitionCheck(url)(value, path, ctx);
+      return;
+    }
+    this.definitionCheck(BASE + 'Extension')(value, path, ctx);
+    if (url) report(ctx, 'error', 'not-supported', path, `Modifier extension ${url} is not known, so the resource cannot be processed safely`);
+  };
+
   private complexCheck(node: ElementNode, tree: Tree, skipValue = false): ValueCheck {
     let check = skipValue ? undefined : this.complexChecks.get(node);
     if (!check) {
@@ -178,6 +189,7 @@ export class Compiler implements ElementEnv {
     }
     const profile = node.types.find((t) => t.code === typeCode)?.profile?.[0];
     if (profile && this.structure(profile)) return this.definitionCheck(profile);
+    if (typeCode === 'Extension' && node.name === 'modifierExtension' && !profile) return this.modifierExtensionCheck;
     if (typeCode === 'Extension') {
       if (profile) {
         return (value, path, ctx) => {

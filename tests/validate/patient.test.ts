@@ -66,6 +66,11 @@ describe('a UK Core Patient built like the gateway builds residents', () => {
     expect(errors(patient)).toContainEqual(expect.objectContaining({ expression: ['Patient.identifier'] }));
   });
 
+  it('rejects a modifier extension it does not know', () => {
+    const patient = { ...resident(), modifierExtension: [{ url: 'https://example.org/fhir/do-not-resuscitate', valueBoolean: true }] };
+    expect(errors(patient)).toContainEqual(expect.objectContaining({ code: 'not-supported', expression: ['Patient.modifierExtension[0]'] }));
+  });
+
   it('rejects a birth date that is not a FHIR date', () => {
     const patient = { ...resident(), birthDate: '14/03/1936' };
     expect(errors(patient)).toContainEqual(expect.objectContaining({ code: 'value', expression: ['Patient.birthDate'] }));

@@ -24,6 +24,7 @@ describe('alert mapping', () => {
     Object.assign(r.data, { status: 'inactive', end: '2026-11-30T12:00:00Z' });
     const flag = (await mapResources(r))[0] as Flag;
     expect(flag.period).toEqual({ start: '2026-10-28', end: '2026-11-30T12:00:00Z' });
+    expect(validationErrors([flag])).toEqual([]);
   });
 
   it('refuses a start time without a time zone, naming the field', () => {

@@ -27,15 +27,18 @@ describe('allergy mapping', () => {
   it('keeps an uncoded causative agent as text only', async () => {
     const mapped = await allergy({ agent: { text: 'Elastoplast' } });
     expect(mapped.code).toEqual({ text: 'Elastoplast' });
+    expect(validationErrors([mapped])).toEqual([]);
   });
 
   it('leaves out clinicalStatus when the record was entered in error (FHIR ait-2)', async () => {
     const r = record();
     delete (r.data as any).clinicalStatus;
     (r.data as any).verificationStatus = 'entered-in-error';
-    const mapped = (await mapResources(r))[0] as AllergyIntolerance;
+    const resources = await mapResources(r);
+    const mapped = resources[0] as AllergyIntolerance;
     expect(mapped.clinicalStatus).toBeUndefined();
     expect(mapped.verificationStatus?.coding?.[0].code).toBe('entered-in-error');
+    expect(validationErrors(resources)).toEqual([]);
   });
 
   it('uses the reaction description as the manifestation when no coded manifestation was given', async () => {

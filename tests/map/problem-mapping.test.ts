@@ -31,6 +31,7 @@ describe('problem mapping', () => {
     Object.assign(r.data, { clinicalStatus: 'resolved', abatementDate: '2026-10-02' });
     const condition = (await mapResources(r))[0] as Condition;
     expect(condition.abatementDateTime).toBe('2026-10-02');
+    expect(validationErrors([condition])).toEqual([]);
   });
 
   it('refuses an end date on a problem that is still active (FHIR con-4), naming the field', () => {

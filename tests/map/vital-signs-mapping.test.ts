@@ -48,6 +48,7 @@ describe('vital-signs mapping', () => {
       },
     ]);
     expect(resources[1].component).toBeUndefined();
+    expect(validationErrors(resources)).toEqual([]);
   });
 
   it('codes the NEWS2 SpO2 sub-score by the scale used (scale 2 for hypercapnic respiratory failure)', async () => {

@@ -7,12 +7,13 @@
  *   profiles/ukcore.json        UK Core profiles and extensions with generated snapshots, plus the HL7
  *                               extensions they reference
  *   profiles/valuesets.json     offline expansions of every bound ValueSet, or why it cannot be expanded
+ *   profiles/codesystems.json   the codes of each complete UK Core CodeSystem
  *   profiles/manifest.json      sources and counts
  * and vendors the official examples as JSON into tests/fixtures/ukcore-examples/.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Bundle, CodeSystem, Resource, StructureDefinition, ValueSet } from 'fhir/r4';
+import type { Bundle, CodeSystem, CodeSystemConcept, Resource, StructureDefinition, ValueSet } from 'fhir/r4';
 import { xmlToResource } from './lib/xml';
 import { generateSnapshot } from './lib/snapshot';
 import { Terminology } from './lib/terminology';
@@ -67,6 +68,10 @@ function profileForExample(file: string, type: string, profiles: StructureDefini
     if (!best || parts.length > best.score) best = { url: sd.url, score: parts.length };
   }
   return best?.url;
+}
+
+function allCodes(concepts: CodeSystemConcept[]): string[] {
+  return concepts.flatMap((c) => [c.code, ...allCodes(c.concept ?? [])]).sort();
 }
 
 function main(): void {
@@ -126,7 +131,14 @@ function main(): void {
       if (r.resourceType === 'ValueSet' || r.resourceType === 'CodeSystem') terminology.add(r as ValueSet | CodeSystem);
     }
   }
-  for (const { resource } of readXmlFolder<CodeSystem>('codesystems')) terminology.add(resource);
+  // UK Core CodeSystems with complete content: a code in one of their systems must exist there, whatever the
+  // binding (the HL7 terminology systems are left out: instances use codes newer than R4 4.0.1 ships).
+  const codeSystems: Record<string, string[]> = {};
+  for (const { resource } of readXmlFolder<CodeSystem>('codesystems')) {
+    terminology.add(resource);
+    if (resource.content === 'complete' && resource.concept?.length) codeSystems[resource.url as string] = allCodes(resource.concept);
+  }
+  writeJson(path.join(outDir, 'codesystems.json'), codeSystems);
   for (const { resource } of readXmlFolder<ValueSet>('valuesets')) terminology.add(resource);
   const valueSets: Record<string, unknown> = {};
   for (const url of [...boundValueSets([...compactBase, ...compactUk])].sort()) valueSets[url] = terminology.expand(url);

@@ -10,7 +10,7 @@ import { type Ctx, isObject, report, type ValueCheck } from './context';
 import { compileComplex, type ElementEnv, type Tree } from './elements';
 import { compileConstraints } from './invariants';
 import { isPrimitiveType, primitiveProblem } from './primitives';
-import { compileBinding, ValueSets } from './terminology';
+import { compileBinding, compileCodeSystemCheck, ValueSets } from './terminology';
 import { deepEqual, describe, matchesPattern } from './values';
 
 const BASE = 'http://hl7.org/fhir/StructureDefinition/';
@@ -25,12 +25,14 @@ function combine(checks: ValueCheck[]): ValueCheck {
 
 export class Compiler implements ElementEnv {
   readonly valueSets: ValueSets;
+  private readonly codeSystemCheck: ValueCheck;
   private readonly trees = new Map<string, Tree>();
   private readonly definitionChecks = new Map<string, ValueCheck>();
   private readonly complexChecks = new Map<ElementNode, ValueCheck>();
 
   constructor(private readonly defs: Definitions) {
     this.valueSets = new ValueSets(defs.valueSets);
+    this.codeSystemCheck = compileCodeSystemCheck(defs.codeSystems);
   }
 
   structure(url: string): StructureDefinition | undefined {
@@ -235,6 +237,7 @@ export class Compiler implements ElementEnv {
     }
     const binding = compileBinding(node, typeCode, this.valueSets);
     if (binding) checks.push(binding);
+    if (typeCode === 'Coding') checks.push(this.codeSystemCheck);
     if (typeCode === 'Reference') {
       const reference = this.referenceCheck(node, typeCode);
       if (reference) checks.push(reference);

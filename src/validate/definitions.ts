@@ -37,6 +37,8 @@ export interface ElementNode {
 export interface Definitions {
   structures: Map<string, StructureDefinition>;
   valueSets: Record<string, { codes: Record<string, string[]> } | { unexpandable: string }>;
+  /** Complete UK Core CodeSystems: url -> codes. */
+  codeSystems: Record<string, string[]>;
 }
 
 function parseMax(max: string | undefined): number {
@@ -108,5 +110,6 @@ export function readDefinitions(dir: string): Definitions {
   for (const file of ['r4-base.json', 'ukcore.json']) {
     for (const sd of read<StructureDefinition[]>(file)) structures.set(sd.url, sd);
   }
-  return { structures, valueSets: read('valuesets.json') };
+  const codeSystems = fs.existsSync(path.join(dir, 'codesystems.json')) ? read<Record<string, string[]>>('codesystems.json') : {};
+  return { structures, valueSets: read('valuesets.json'), codeSystems };
 }

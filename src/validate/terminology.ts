@@ -80,6 +80,18 @@ export function compileBinding(node: ElementNode, typeCode: string, valueSets: V
   };
 }
 
+/** A Coding whose system is a complete CodeSystem we hold must use one of its codes, bound or not. */
+export function compileCodeSystemCheck(codeSystems: Definitions['codeSystems']): ValueCheck {
+  const sets = new Map(Object.entries(codeSystems).map(([url, codes]) => [url, new Set(codes)]));
+  return (value, path, ctx) => {
+    if (!isObject(value) || typeof value.system !== 'string' || typeof value.code !== 'string') return;
+    const codes = sets.get(value.system);
+    if (codes && !codes.has(value.code)) {
+      report(ctx, 'error', 'code-invalid', `${path}.code`, `Unknown code '${value.code}' in the CodeSystem ${value.system}`);
+    }
+  };
+}
+
 /** Whether a value's code is in an expandable ValueSet (for slice discriminators); undefined if unknown. */
 export function inValueSet(url: string, typeCode: string, value: unknown, valueSets: ValueSets): boolean | undefined {
   const expansion = valueSets.get(url);

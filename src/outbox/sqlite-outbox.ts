@@ -179,14 +179,17 @@ function prepareStatements(db: Database.Database) {
        VALUES (@id, @providerOds, @orderingKey, @records, @bundle, 'queued', @now, @now, @now)`,
     ),
     get: db.prepare(`SELECT ${STATUS_COLUMNS} FROM submissions WHERE id = ?`),
-    // A key's head is its earliest submission still queued or delivering; only a due, queued head is
-    // claimable, so at most one submission per key is ever out, and never ahead of an earlier one.
+    // Claimable: a due, queued submission whose key has nothing out for delivery and nothing earlier still
+    // queued. So at most one submission per key is ever out, and never ahead of an earlier one; a replayed
+    // dead letter waits for a later submission already being delivered.
     due: db.prepare(
       `SELECT s.seq, s.id, s.attempts, s.bundle FROM submissions s
        WHERE s.state = 'queued' AND s.next_attempt_at <= @now
          AND NOT EXISTS (
            SELECT 1 FROM submissions e
            WHERE e.ordering_key = s.ordering_key AND e.seq < s.seq AND e.state IN ('queued', 'delivering'))
+         AND NOT EXISTS (
+           SELECT 1 FROM submissions d WHERE d.ordering_key = s.ordering_key AND d.state = 'delivering')
        ORDER BY s.next_attempt_at, s.seq
        LIMIT @limit`,
     ),

@@ -26,6 +26,8 @@ const MIGRATIONS: readonly string[] = [
   -- The head of each key's line: the earliest submission still queued or delivering.
   CREATE INDEX submissions_pending_by_key ON submissions (ordering_key, seq)
     WHERE state IN ('queued', 'delivering');
+  -- Keys with a submission out for delivery (a replayed dead letter must wait for them).
+  CREATE INDEX submissions_delivering_by_key ON submissions (ordering_key) WHERE state = 'delivering';
   -- Due work, earliest first (and counts by state).
   CREATE INDEX submissions_due ON submissions (state, next_attempt_at, seq);
   -- Dead letters, newest first.

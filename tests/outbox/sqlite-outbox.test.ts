@@ -83,6 +83,17 @@ describe('SqliteOutbox', () => {
     expect(ids(await outbox.claim(10))).toEqual([a2]);
   });
 
+  it('holds a replayed dead letter back while a later submission for its key is being delivered', async () => {
+    const [a1, a2] = await outbox.enqueue([submission(PATIENT_A), submission(PATIENT_A)]);
+    await outbox.claim(10);
+    await outbox.markDead(a1, 'rejected', refused);
+    expect(ids(await outbox.claim(10))).toEqual([a2]);
+    await outbox.replay(a1);
+    expect(await outbox.claim(10)).toEqual([]);
+    await outbox.markDelivered(a2, undefined);
+    expect(ids(await outbox.claim(10))).toEqual([a1]);
+  });
+
   it('never hands the same submission to two connections claiming from one file', async () => {
     const keys = Array.from({ length: 40 }, (_, i) => String(9000000000 + i));
     await outbox.enqueue(keys.map((k) => submission(k)));

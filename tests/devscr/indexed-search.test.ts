@@ -1,0 +1,55 @@
+import { parseSearchRequest } from '@medplum/core';
+import type { Observation, Patient } from '@medplum/fhirtypes';
+import { AtomicMemoryRepository } from '../../src/devscr/atomic-repository';
+import { loadR4Definitions } from '../../src/devscr/definitions';
+
+const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
+
+beforeAll(() => loadR4Definitions());
+
+async function ids(repo: AtomicMemoryRepository, query: string): Promise<string[]> {
+  const bundle = await repo.search(parseSearchRequest(query));
+  return (bundle.entry ?? []).map((e) => e.resource!.id!).sort();
+}
+
+describe('the development SCR indexes its searches', () => {
+  it('finds by identifier, by reference and by _id exactly what a full scan finds', async () => {
+    const repo = new AtomicMemoryRepository();
+    const patients: Patient[] = [];
+    for (let i = 0; i < 20; i++) {
+      patients.push(await repo.createResource<Patient>({ resourceType: 'Patient', identifier: [{ system: NHS, value: `90000000${String(i).padStart(2, '0')}` }] }));
+    }
+    for (const p of patients) {
+      await repo.createResource<Observation>({ resourceType: 'Observation', status: 'final', code: { text: 'pulse' }, subject: { reference: `Patient/${p.id}` } });
+    }
+    expect(await ids(repo, `Patient?identifier=${NHS}|9000000007`)).toEqual([patients[7].id]);
+    expect(await ids(repo, `Observation?patient=Patient/${patients[3].id}`)).toHaveLength(1);
+    expect(await ids(repo, `Patient?_id=${patients[5].id}`)).toEqual([patients[5].id]);
+    // A search the index cannot narrow still works (full scan).
+    expect(await ids(repo, 'Observation?status=final')).toHaveLength(20);
+  });
+
+  it('moves a resource in the index when an update changes its identifier', async () => {
+    const repo = new AtomicMemoryRepository();
+    const p = await repo.createResource<Patient>({ resourceType: 'Patient', identifier: [{ system: NHS, value: '9434765919' }] });
+    await repo.updateResource<Patient>({ ...p, identifier: [{ system: NHS, value: '9000000009' }] });
+    expect(await ids(repo, `Patient?identifier=${NHS}|9434765919`)).toEqual([]);
+    expect(await ids(repo, `Patient?identifier=${NHS}|9000000009`)).toEqual([p.id]);
+  });
+
+  it('undoes a failed transaction in the store and in the index', async () => {
+    const repo = new AtomicMemoryRepository();
+    const kept = await repo.createResource<Patient>({ resourceType: 'Patient', identifier: [{ system: NHS, value: '9434765919' }] });
+    await expect(
+      repo.withTransaction(async () => {
+        await repo.updateResource<Patient>({ ...kept, gender: 'female', identifier: [{ system: NHS, value: '9000000009' }] });
+        await repo.createResource<Patient>({ resourceType: 'Patient', identifier: [{ system: NHS, value: '9434765870' }] });
+        throw new Error('entry 3 failed');
+      }),
+    ).rejects.toThrow('entry 3 failed');
+    expect(await ids(repo, `Patient?identifier=${NHS}|9434765919`)).toEqual([kept.id]);
+    expect(await ids(repo, `Patient?identifier=${NHS}|9434765870`)).toEqual([]);
+    expect((await repo.readResource<Patient>('Patient', kept.id!)).gender).toBeUndefined();
+    expect((await repo.readHistory('Patient', kept.id!)).entry).toHaveLength(1);
+  });
+});

@@ -206,8 +206,10 @@ export class Compiler implements ElementEnv {
 
   private referenceCheck(node: ElementNode, typeCode: string): ValueCheck | undefined {
     const targets = node.types.find((t) => t.code === typeCode)?.targetProfile ?? [];
-    const allowed = new Set(targets.map((t) => this.profileType(t) ?? t.replace(BASE, '')));
-    if (!allowed.size || allowed.has('Resource')) return undefined;
+    const types = targets.map((t) => this.profileType(t));
+    // An unknown target profile could be of any type: then the type is not checked.
+    if (!types.length || types.some((t) => t === undefined || t === 'Resource')) return undefined;
+    const allowed = new Set(types as string[]);
     const shown = [...allowed].join(', ');
     return (value, path, ctx) => {
       if (!isObject(value)) return;

@@ -58,7 +58,13 @@ export function compileBinding(node: ElementNode, typeCode: string, valueSets: V
   const url = binding.valueSet;
   return (value: unknown, path: string, ctx: Ctx) => {
     const found = codings(typeCode, value);
-    if (found === undefined || (Array.isArray(found) && found.length === 0)) return;
+    if (found === undefined) return;
+    if (Array.isArray(found) && found.length === 0) {
+      if (binding.strength === 'required') {
+        report(ctx, 'error', 'code-invalid', path, `No code provided, and a code is required from the ValueSet ${url}`);
+      }
+      return;
+    }
     const expansion = valueSets.get(url);
     if (typeof expansion === 'string') {
       report(ctx, 'information', 'informational', path, `${binding.strength} binding not checked: ${expansion}`);

@@ -1,4 +1,4 @@
-import type { Bundle, Observation } from 'fhir/r4';
+import type { Bundle, Observation, Patient } from 'fhir/r4';
 import { loadValidator } from '../../src/validate';
 import { loadExamples } from './examples';
 
@@ -42,7 +42,7 @@ describe('resources inside resources', () => {
           id: 'resident',
           meta: { profile: [`${UKCORE}UKCore-Patient`] },
           identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number' }],
-        },
+        } as Patient,
       ],
     };
     expect(errors(observation)).toEqual([

@@ -1,4 +1,4 @@
-import type { List } from 'fhir/r4';
+import type { Condition, List } from 'fhir/r4';
 import { loadValidator } from '../../src/validate';
 import { loadExamples } from './examples';
 
@@ -20,12 +20,12 @@ describe('codes from UK Core CodeSystems', () => {
   });
 
   it('reports a SNOMED CT binding it cannot expand offline as information, not silence', () => {
-    const condition = {
+    const condition: Condition = {
       resourceType: 'Condition',
       meta: { profile: ['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Condition'] },
       subject: { reference: 'Patient/1' },
       code: { coding: [{ system: 'http://snomed.info/sct', code: '22298006' }] },
-    } as const;
+    };
     expect(validator.validate(condition)).toContainEqual(
       expect.objectContaining({ severity: 'information', expression: ['Condition.code'] }),
     );

@@ -181,7 +181,11 @@ export class Compiler implements ElementEnv {
         if (problem) report(ctx, 'error', problem.startsWith('must be a JSON') ? 'structure' : 'value', path, problem);
       };
     }
-    if (node.children.length) return this.complexCheck(node, tree);
+    if (node.children.length) {
+      // The profile unrolled this datatype's children; its own invariants (qty-3, ext-1...) still apply.
+      const typeRoot = typeCode === 'BackboneElement' || typeCode === 'Element' ? undefined : this.tree(BASE + typeCode)?.root;
+      return combine([this.complexCheck(node, tree), ...(typeRoot ? compileConstraints(typeRoot) : [])]);
+    }
     if (node.contentReference) {
       const target = tree.byId.get(node.contentReference.slice(1));
       if (target) return this.complexCheck(target, tree);

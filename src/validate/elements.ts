@@ -138,6 +138,7 @@ function compileChild(node: ElementNode, tree: Tree, env: ElementEnv): ChildChec
           report(ctx, 'error', 'structure', at, `${v.json} must be a JSON array`);
           continue;
         }
+        if (Array.isArray(value) && value.length === 0) report(ctx, 'error', 'structure', at, `${v.json} is an empty array`);
         total += checkArray(v, (value ?? []) as unknown[], (ext ?? []) as unknown[], at, ctx);
       } else if (Array.isArray(value) || Array.isArray(ext)) {
         report(ctx, 'error', 'structure', at, `${v.json} must not be a JSON array`);

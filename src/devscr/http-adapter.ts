@@ -9,6 +9,7 @@ import type { FhirRepository, FhirRequest, FhirResponse, FhirRouter, HttpMethod 
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { Logger } from '../observability/logger';
 import { unsupportedSearchParameter } from './search-check';
+import { resolveConditionalReferences } from './conditional-references';
 import { resolveLargeTransactionUpdates } from './transaction-limit';
 
 const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json'];
@@ -78,7 +79,10 @@ export function createFhirApp({ router, repo, baseUrl, logger }: AdapterOptions)
     let result: FhirResponse;
     try {
       result = await serialised(async () => {
-        if (route?.data?.interaction === 'batch') await resolveLargeTransactionUpdates(req.body, repo);
+        if (route?.data?.interaction === 'batch') {
+          await resolveConditionalReferences(req.body, repo);
+          await resolveLargeTransactionUpdates(req.body, repo);
+        }
         return router.handleRequest(fhirRequest, repo);
       });
     } catch (err) {

@@ -53,3 +53,24 @@ describe('the development SCR indexes its searches', () => {
     expect((await repo.readHistory('Patient', kept.id!)).entry).toHaveLength(1);
   });
 });
+
+describe('the development SCR resolves conditional references in transactions, as FHIR R4 requires', () => {
+  it('replaces a reference by NHS number with the stored Patient, and fails the transaction when nobody matches', async () => {
+    const { startDevScr } = await import('../../src/devscr');
+    const { ScrClient } = await import('../../src/fhir/scr-client');
+    const scr = await startDevScr({ port: 0 });
+    try {
+      const client = new ScrClient({ baseUrl: scr.baseUrl, timeoutMs: 5000 });
+      const put = (resource: object, url: string) => ({ resourceType: 'Bundle' as const, type: 'transaction' as const, entry: [{ resource: resource as never, request: { method: 'PUT' as const, url } }] });
+      const created = await client.transaction(put({ resourceType: 'Patient', identifier: [{ system: NHS, value: '9434765919' }] }, `Patient?identifier=${NHS}|9434765919`));
+      const patientId = created.entry?.[0].response?.location?.split('/')[1];
+      const observation = (value: string) => ({ resourceType: 'Observation', status: 'final', code: { text: 'pulse' }, identifier: [{ system: 'urn:test', value }], subject: { reference: `Patient?identifier=${NHS}|${value}` } });
+      await client.transaction(put(observation('9434765919'), 'Observation?identifier=urn:test|9434765919'));
+      const found = await client.search('Observation', { patient: `Patient/${patientId}` });
+      expect(found.entry).toHaveLength(1);
+      await expect(client.transaction(put(observation('9000000009'), 'Observation?identifier=urn:test|9000000009'))).rejects.toMatchObject({ status: 412, retryable: false });
+    } finally {
+      await scr.close();
+    }
+  });
+});

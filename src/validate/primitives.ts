@@ -20,7 +20,7 @@ const STRING_PATTERNS: Record<string, RegExp> = {
   dateTime: new RegExp(`^${YEAR}(-${MONTH}(-${DAY}(T${TIME}${ZONE})?)?)?$`),
   instant: new RegExp(`^${YEAR}-${MONTH}-${DAY}T${TIME}${ZONE}$`),
   time: new RegExp(`^${TIME}$`),
-  xhtml: /^\s*<div[\s>][\s\S]*<\/div>\s*$/,
+  xhtml: /^\s*(<!--[\s\S]*?-->\s*)*<div[\s>][\s\S]*<\/div>\s*$/,
   'http://hl7.org/fhirpath/System.String': /^[\s\S]+$/,
 };
 

@@ -18,6 +18,7 @@ import { createSchemaChecker } from './ingest/schema-check';
 import { loadMappings } from './map/mapping-registry';
 import { createLogger, type Logger } from './observability/logger';
 import { createDeliveryMetrics } from './observability/metrics';
+import { RetentionJob } from './outbox/retention';
 import { SqliteOutbox } from './outbox/sqlite-outbox';
 import { loadValidator } from './validate';
 
@@ -74,6 +75,8 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     s.once('error', reject);
   });
   worker.start();
+  const retention = new RetentionJob({ outbox, logger, keepMs: config.retentionMs, everyMs: 3_600_000 });
+  retention.start();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
@@ -90,6 +93,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     async stop() {
       // Stop taking requests, let in-flight deliveries finish, then close storage.
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await retention.stop();
       await worker.stop();
       await outbox.close();
       auditStore.close();

@@ -18,6 +18,8 @@ export interface Config {
   dataDir: string;
   /** SQLite file for the outbox; ':memory:' is allowed for tests. */
   outboxPath: string;
+  /** How long delivered submissions keep their bodies before pruning (their status rows stay). */
+  retentionMs: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** Largest JSON body accepted on record endpoints. */
   maxBodyBytes: number;
@@ -143,6 +145,7 @@ export function loadConfig(env: Env = process.env): Config {
     scrTimeoutMs: integer(env, 'SCR_TIMEOUT_MS', 10_000, 100, 300_000),
     dataDir,
     outboxPath: env.OUTBOX_PATH || path.join(dataDir, 'outbox.sqlite'),
+    retentionMs: integer(env, 'RETENTION_HOURS', 168, 0, 87_600) * 3_600_000,
     logLevel: oneOf(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const, 'info'),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
     corsOrigins: origins(env, 'CORS_ORIGINS'),

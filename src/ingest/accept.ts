@@ -5,11 +5,11 @@
  * Otherwise each record becomes one submission (one transaction Bundle), committed to the outbox together.
  */
 import type { OperationOutcomeIssue } from 'fhir/r4';
-import { badRequest, isError, issue, unprocessable } from '../fhir/operation-outcome';
+import { OperationOutcomeError, badRequest, isError, issue, unprocessable } from '../fhir/operation-outcome';
 import { mapRecord, type ProviderRecord } from '../map/map-record';
 import type { MappingRegistry } from '../map/mapping-registry';
 import { transactionBundle } from '../map/transaction';
-import type { NewSubmission, Outbox } from '../outbox/outbox';
+import { StaleRecordError, type IdempotencyKey, type NewSubmission, type Outbox } from '../outbox/outbox';
 import type { Validator } from '../validate';
 import { checkNhsNumber } from './nhs-number';
 import type { SchemaChecker } from './schema-check';
@@ -86,22 +86,45 @@ export async function prepareRecord(
     orderingKey: record.nhsNumber,
     records: [`${record.type}:${record.recordId}@${record.version}`],
     bundle: transactionBundle(mapped.resources, key),
+    version: { record: key, version: record.version },
   };
   return { submission, record, issues };
 }
 
-export async function acceptRecords(deps: IngestDeps, body: unknown, gate?: RecordGate): Promise<AcceptedRecord[]> {
+/** "resident:RES-1@3" -> the parts of an accepted record, to answer a repeated Idempotency-Key. */
+export function parseRecordRef(ref: string, submissionId: string): AcceptedRecord {
+  const match = /^([^:]+):(.+)@(\d+)$/.exec(ref);
+  return { type: match?.[1] ?? '', recordId: match?.[2] ?? '', version: Number(match?.[3] ?? 0), submissionId };
+}
+
+export async function acceptRecords(
+  deps: IngestDeps,
+  body: unknown,
+  gate?: RecordGate,
+  idempotency?: IdempotencyKey,
+): Promise<AcceptedRecord[]> {
   const items = splitBody(body);
-  const prepared = [];
+  const prepared: { submission: NewSubmission; record: ProviderRecord; path: string }[] = [];
   const problems: OperationOutcomeIssue[] = [];
   for (const { record, path } of items) {
     const result = await prepareRecord(deps, record, path, gate);
-    if (result.submission && result.record) prepared.push({ submission: result.submission, record: result.record });
+    if (result.submission && result.record) prepared.push({ submission: result.submission, record: result.record, path });
     else problems.push(...result.issues);
   }
   if (problems.length > 0) throw unprocessable(problems);
 
-  const ids = await deps.outbox.enqueue(prepared.map((p) => p.submission));
+  let ids: string[];
+  try {
+    ids = await deps.outbox.enqueue(prepared.map((p) => p.submission), idempotency);
+  } catch (err) {
+    if (!(err instanceof StaleRecordError)) throw err;
+    throw new OperationOutcomeError(
+      409,
+      err.stale.map(({ index, version, current }) =>
+        issue('error', 'conflict', `version ${version} is older than version ${current} already accepted for this record`, prepared[index].path ? `${prepared[index].path}.version` : 'version'),
+      ),
+    );
+  }
   deps.onQueued?.();
   return prepared.map(({ record }, i) => ({
     type: record.type,

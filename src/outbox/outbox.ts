@@ -22,6 +22,32 @@ export interface NewSubmission {
   records: string[];
   /** The transaction Bundle to send to the SCR. */
   bundle: Bundle;
+  /**
+   * The provider record it carries ("<ODS>/<type>/<recordId>") and its version: the outbox refuses, in the
+   * same transaction, a version lower than one it already accepted for that record (MODS versioned records).
+   */
+  version?: { record: string; version: number };
+}
+
+/** An Idempotency-Key: the first request's submissions answer every repeat of it. */
+export interface IdempotencyKey {
+  /** Scoped to the caller, so two callers' keys never collide. */
+  key: string;
+  /** A hash of the request body: the same key with another body is an error, not a repeat. */
+  requestHash: string;
+}
+
+/** Another request with the same Idempotency-Key committed first: nothing was queued by this one. */
+export class IdempotencyKeyTaken extends Error {
+  override name = 'IdempotencyKeyTaken';
+}
+
+/** Some submissions carry a version lower than one already accepted: nothing was queued. */
+export class StaleRecordError extends Error {
+  override name = 'StaleRecordError';
+  constructor(readonly stale: { index: number; version: number; current: number }[]) {
+    super(`${stale.length} record(s) older than the version already accepted`);
+  }
 }
 
 export interface SubmissionStatus {
@@ -45,8 +71,14 @@ export interface ClaimedSubmission {
 }
 
 export interface Outbox {
-  /** Commit one or more submissions atomically (all or none) and return their ids in order. */
-  enqueue(submissions: NewSubmission[]): Promise<string[]>;
+  /**
+   * Commit one or more submissions atomically (all or none) and return their ids in order. Throws
+   * StaleRecordError when a version is older than the one accepted. With an idempotency key, the ids are
+   * remembered with it in the same transaction.
+   */
+  enqueue(submissions: NewSubmission[], idempotency?: IdempotencyKey): Promise<string[]>;
+  /** The ids a key was first answered with, and the hash of that request; undefined for a new key. */
+  idempotent(key: string): Promise<{ requestHash: string; ids: string[] } | undefined>;
   get(id: string): Promise<SubmissionStatus | undefined>;
   /**
    * Atomically claim up to `limit` queued submissions whose next attempt is due, at most one per ordering

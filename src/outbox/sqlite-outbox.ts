@@ -7,7 +7,16 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { Bundle, OperationOutcome } from 'fhir/r4';
-import type { ClaimedSubmission, NewSubmission, Outbox, SubmissionState, SubmissionStatus } from './outbox';
+import {
+  IdempotencyKeyTaken,
+  StaleRecordError,
+  type ClaimedSubmission,
+  type IdempotencyKey,
+  type NewSubmission,
+  type Outbox,
+  type SubmissionState,
+  type SubmissionStatus,
+} from './outbox';
 import { migrate } from './sqlite-schema';
 
 export const SUBMISSION_STATES: readonly SubmissionState[] = ['queued', 'delivering', 'delivered', 'rejected', 'failed'];
@@ -57,10 +66,19 @@ export class SqliteOutbox implements Outbox {
     }
   }
 
-  async enqueue(submissions: NewSubmission[]): Promise<string[]> {
+  async enqueue(submissions: NewSubmission[], idempotency?: IdempotencyKey): Promise<string[]> {
     const now = Date.now();
-    const insertAll = this.db.transaction((items: NewSubmission[]) =>
-      items.map((s) => {
+    const insertAll = this.db.transaction((items: NewSubmission[]) => {
+      if (idempotency && this.statements.recall.get(idempotency.key)) throw new IdempotencyKeyTaken();
+      const stale: StaleRecordError['stale'] = [];
+      items.forEach((s, index) => {
+        if (!s.version) return;
+        const current = (this.statements.recordVersion.get(s.version.record) as { version: number } | undefined)?.version;
+        if (current !== undefined && current > s.version.version) stale.push({ index, version: s.version.version, current });
+        else this.statements.setRecordVersion.run({ record: s.version.record, version: s.version.version });
+      });
+      if (stale.length > 0) throw new StaleRecordError(stale);
+      const ids = items.map((s) => {
         const id = randomUUID();
         this.statements.insert.run({
           id,
@@ -71,9 +89,16 @@ export class SqliteOutbox implements Outbox {
           now,
         });
         return id;
-      }),
-    );
+      });
+      if (idempotency) this.statements.remember.run({ ...idempotency, ids: JSON.stringify(ids), now });
+      return ids;
+    });
     return insertAll.immediate(submissions);
+  }
+
+  async idempotent(key: string): Promise<{ requestHash: string; ids: string[] } | undefined> {
+    const row = this.statements.recall.get(key) as { request_hash: string; ids: string } | undefined;
+    return row && { requestHash: row.request_hash, ids: JSON.parse(row.ids) as string[] };
   }
 
   async get(id: string): Promise<SubmissionStatus | undefined> {
@@ -179,6 +204,12 @@ function prepareStatements(db: Database.Database) {
        VALUES (@id, @providerOds, @orderingKey, @records, @bundle, 'queued', @now, @now, @now)`,
     ),
     get: db.prepare(`SELECT ${STATUS_COLUMNS} FROM submissions WHERE id = ?`),
+    recordVersion: db.prepare('SELECT version FROM record_versions WHERE record = ?'),
+    setRecordVersion: db.prepare(
+      'INSERT INTO record_versions (record, version) VALUES (@record, @version) ON CONFLICT (record) DO UPDATE SET version = excluded.version',
+    ),
+    remember: db.prepare('INSERT INTO idempotency_keys (key, request_hash, ids, created_at) VALUES (@key, @requestHash, @ids, @now)'),
+    recall: db.prepare('SELECT request_hash, ids FROM idempotency_keys WHERE key = ?'),
     // Claimable: a due, queued submission whose key has nothing out for delivery and nothing earlier still
     // queued. So at most one submission per key is ever out, and never ahead of an earlier one; a replayed
     // dead letter waits for a later submission already being delivered.

@@ -33,6 +33,20 @@ const MIGRATIONS: readonly string[] = [
   -- Dead letters, newest first.
   CREATE INDEX submissions_by_state ON submissions (state, updated_at);
   `,
+  `
+  -- The highest version accepted of each provider record ("<ODS>/<type>/<recordId>").
+  CREATE TABLE record_versions (
+    record   TEXT    PRIMARY KEY,
+    version  INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  -- Idempotency-Key -> the submissions the first request made.
+  CREATE TABLE idempotency_keys (
+    key           TEXT    PRIMARY KEY,
+    request_hash  TEXT    NOT NULL,
+    ids           TEXT    NOT NULL,                   -- JSON array of submission ids
+    created_at    INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

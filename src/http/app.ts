@@ -51,7 +51,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(helmet());
   app.use(cors({ origin: deps.corsOrigins.length > 0 ? deps.corsOrigins : false, exposedHeaders: ['Location', 'X-Request-ID', 'Retry-After'] }));
 
-  app.use(opsRouter({ outbox: deps.ingest.outbox, scrReachable: () => deps.scr.ping(), metrics: deps.metrics }));
+  const recordSchemas = new Map<string, object>([['envelope', deps.ingest.mappings.envelopeSchema]]);
+  for (const [type, mapping] of deps.ingest.mappings.types) recordSchemas.set(type, mapping.schema);
+  app.use(opsRouter({ outbox: deps.ingest.outbox, recordSchemas, scrReachable: () => deps.scr.ping(), metrics: deps.metrics }));
 
   app.use(['/v1', '/fhir'], deps.security.authenticate);
   app.use(['/v1', '/fhir'], rateLimit({

@@ -191,6 +191,14 @@ describe('operations and docs', () => {
     assertContract(ready);
   });
 
+  it('serves the record schemas without a token, for integrators', async () => {
+    const res = await request(gw.url).get('/schemas/resident.json');
+    expect(res.status).toBe(200);
+    assertContract(res);
+    expect(res.body.required).toEqual(expect.arrayContaining(['name', 'birthDate', 'gender']));
+    expect((await request(gw.url).get('/schemas/nothing.json')).status).toBe(404);
+  });
+
   it('serves the API docs and the contract they are built from', async () => {
     const docs = await request(gw.url).get('/docs/');
     expect(docs.status).toBe(200);

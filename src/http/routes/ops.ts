@@ -6,11 +6,14 @@ import swaggerUi from 'swagger-ui-express';
 import YAML from 'yaml';
 import { OPENAPI_PATH } from '../../config/paths';
 import type { Outbox } from '../../outbox/outbox';
+import { notFound } from '../../fhir/operation-outcome';
 import { handle } from '../respond';
 
 
 export interface OpsDeps {
   outbox: Outbox;
+  /** Provider record JSON Schemas by name: "envelope" and each record type. */
+  recordSchemas: Map<string, object>;
   scrReachable: () => Promise<boolean>;
   metrics?: Registry;
 }
@@ -40,6 +43,13 @@ export function opsRouter(deps: OpsDeps): Router {
       res.type(registry.contentType).send(await registry.metrics());
     });
   }
+
+  // The provider record schemas, public so integrators can build against them before they have a token.
+  router.get('/schemas/:name.json', handle((req) => {
+    const schema = deps.recordSchemas.get(String(req.params.name));
+    if (!schema) throw notFound('No such schema');
+    return { status: 200, body: schema };
+  }));
 
   router.get('/openapi.yaml', (_req, res) => {
     res.type('application/yaml').sendFile(OPENAPI_PATH);

@@ -8,6 +8,7 @@ import type { OperationOutcomeIssue } from 'fhir/r4';
 import { OperationOutcomeError, badRequest, isError, issue, unprocessable } from '../fhir/operation-outcome';
 import { mapRecord, type ProviderRecord } from '../map/map-record';
 import type { MappingRegistry } from '../map/mapping-registry';
+import { withProvenance } from '../map/provenance';
 import { transactionBundle } from '../map/transaction';
 import { StaleRecordError, type IdempotencyKey, type NewSubmission, type Outbox } from '../outbox/outbox';
 import type { Validator } from '../validate';
@@ -85,7 +86,7 @@ export async function prepareRecord(
     providerOds: record.careProvider.odsCode,
     orderingKey: record.nhsNumber,
     records: [`${record.type}:${record.recordId}@${record.version}`],
-    bundle: transactionBundle(mapped.resources, key),
+    bundle: withProvenance(transactionBundle(mapped.resources, key), record, new Date()),
     version: { record: key, version: record.version },
   };
   return { submission, record, issues };

@@ -74,6 +74,8 @@ describe('a care home posts a resident and a GP reads the shared record', () => 
     assertContract(res);
     const types = (res.body as Bundle).entry?.map((e) => e.resource?.resourceType);
     expect(types?.[0]).toBe('Patient');
+    // Each submission's Provenance (one per record version) points at the Patient it wrote.
+    expect(types).toContain('Provenance');
   });
 
   it('answers an empty searchset for a valid NHS number nobody has posted', async () => {

@@ -1,0 +1,49 @@
+/**
+ * Every submission carries a UK Core Provenance: what it wrote (every entry of the transaction), who sent
+ * it (the care provider, by ODS code) and through which system. Its id is deterministic per record version,
+ * and it is PUT by id, so a replay or re-delivery updates the same Provenance instead of adding another.
+ */
+import type { Bundle, Provenance } from 'fhir/r4';
+import type { ProviderRecord } from './map-record';
+import { deterministicUuid, ODS_CODE_SYSTEM } from './identifiers';
+
+export const UKCORE_PROVENANCE = 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Provenance';
+const PROVENANCE_AGENT_TYPE = 'http://terminology.hl7.org/CodeSystem/provenance-participant-type';
+
+export function provenanceOf(record: ProviderRecord, bundle: Bundle, acceptedAt: Date): Provenance {
+  const key = `${record.careProvider.odsCode}/${record.type}/${record.recordId}`;
+  return {
+    resourceType: 'Provenance',
+    id: deterministicUuid(key, 'provenance', String(record.version)),
+    meta: { profile: [UKCORE_PROVENANCE] },
+    target: (bundle.entry ?? []).map((e) => ({ reference: e.fullUrl })),
+    recorded: record.recordedAt ?? acceptedAt.toISOString(),
+    activity: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: record.version > 1 ? 'UPDATE' : 'CREATE' }],
+    },
+    agent: [
+      {
+        type: { coding: [{ system: PROVENANCE_AGENT_TYPE, code: 'custodian', display: 'Custodian' }] },
+        who: {
+          type: 'Organization',
+          identifier: { system: ODS_CODE_SYSTEM, value: record.careProvider.odsCode },
+          display: record.careProvider.name,
+        },
+      },
+      {
+        type: { coding: [{ system: PROVENANCE_AGENT_TYPE, code: 'assembler', display: 'Assembler' }] },
+        who: { type: 'Device', display: record.sourceSystem },
+        onBehalfOf: { type: 'Organization', identifier: { system: ODS_CODE_SYSTEM, value: record.careProvider.odsCode } },
+      },
+    ],
+  };
+}
+
+/** Adds the submission's Provenance to its transaction Bundle. */
+export function withProvenance(bundle: Bundle, record: ProviderRecord, acceptedAt: Date): Bundle {
+  const provenance = provenanceOf(record, bundle, acceptedAt);
+  return {
+    ...bundle,
+    entry: [...(bundle.entry ?? []), { fullUrl: `urn:uuid:${provenance.id}`, resource: provenance, request: { method: 'PUT', url: `Provenance/${provenance.id}` } }],
+  };
+}

@@ -1,3 +1,4 @@
+import type { Patient } from 'fhir/r4';
 import resident from '../fixtures/records/resident.json';
 import { provenanceOf, withProvenance } from '../../src/map/provenance';
 import type { ProviderRecord } from '../../src/map/map-record';
@@ -5,7 +6,8 @@ import { transactionBundle } from '../../src/map/transaction';
 import { loadValidator } from '../../src/validate';
 
 const record = (version = 1): ProviderRecord => ({ ...JSON.parse(JSON.stringify(resident)), nhsNumber: '9434765919', version });
-const bundle = transactionBundle([{ resourceType: 'Patient', identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9434765919' }] }], 'VNX12/resident/RES-0001');
+const patient: Patient = { resourceType: 'Patient', identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9434765919' }] };
+const bundle = transactionBundle([patient], 'VNX12/resident/RES-0001');
 
 describe('submission Provenance', () => {
   it('targets every entry, names the care provider and the source system, and is valid UK Core', () => {

@@ -1,10 +1,24 @@
-/** npm run bench: each section prints its own figures. Add a section by adding it to the list. */
+/**
+ * npm run bench: each section prints its own figures. Add a section by adding it to the list.
+ * `npm run bench` runs them all in order; `npm run bench -- http map-validate` runs only those named.
+ */
+import { benchHttp } from './http';
+import { benchMapValidate } from './map-validate';
 import { benchValidate } from './validate';
 
-const sections: [string, () => Promise<void>][] = [['validate', benchValidate]];
+const sections: [string, () => Promise<void>][] = [
+  ['validate', benchValidate],
+  ['map-validate', benchMapValidate],
+  ['http', benchHttp],
+];
 
 async function main(): Promise<void> {
-  for (const [, run] of sections) await run();
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((name) => !sections.some(([known]) => known === name));
+  if (unknown.length > 0) {
+    throw new Error(`unknown bench section(s): ${unknown.join(', ')}; known: ${sections.map(([name]) => name).join(', ')}`);
+  }
+  for (const [name, run] of sections) if (wanted.length === 0 || wanted.includes(name)) await run();
 }
 
 main().catch((error: unknown) => {

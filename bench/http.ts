@@ -1,0 +1,185 @@
+/**
+ * Single-record POST /v1/records over HTTP, on loopback, with autocannon in this process and the gateway
+ * (with its development SCR and delivery worker, as `npm start` runs it) in a child process, so the load
+ * generator does not share the gateway's event loop. At each concurrency the same load also goes through
+ * the floor: a plain Express proxy forwarding to a plain Express handler that answers 202 (bench/floor-proxy.ts,
+ * both in one child process). Every request is a distinct record from the care-home fixture (every type):
+ * residents get a fresh NHS number, every record a fresh recordId, so each is a new row in the outbox.
+ *
+ * Prints, per concurrency: req/s, p50/p99 latency, errors and non-2xx for gateway and floor, the gateway's
+ * throughput as a share of the floor's, CPU ms per request for each child (steadier than wall time on a
+ * shared machine), and how long the outbox took to drain once the load stopped.
+ * BENCH_HTTP_SECONDS (default 10) per run; BENCH_HTTP_CONNECTIONS (default "1,16,64");
+ * BENCH_CPU_PROF=<dir> profiles both children with node --cpu-prof.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import type { Caller } from '../src/auth/caller';
+import { loadDevSigningKey } from '../src/auth/dev-keys';
+import { mintDevToken } from '../src/auth/dev-token';
+import { loadConfig } from '../src/config';
+import type { ProviderRecord } from '../src/map/map-record';
+import { careHomeRecords, fmt, freePort, loadAverage, nhsNumbers, startChild, tempDir, type Child } from './support';
+
+const CARE_HOME: Caller = { kind: 'provider', clientId: 'rose-court-ehr', odsCode: 'VNX12', scopes: ['system/*.write'] };
+const OPERATOR: Caller = { kind: 'operator', userId: 'bench', scopes: [] };
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  total: number;
+  errors: number;
+  non2xx: number;
+  cpuMsPerRequest?: number;
+}
+
+/** An endless supply of distinct, valid records: the fixture in order, with fresh ids (and fresh people for residents). */
+function recordSupply(records: ProviderRecord[]): () => string {
+  const fresh = nhsNumbers();
+  let n = 0;
+  return () => {
+    const base = records[n % records.length];
+    const round = Math.floor(n / records.length);
+    n++;
+    const record: ProviderRecord = { ...base, recordId: `${base.recordId}-B${round}-${n}` };
+    // A new resident is a new person; other records belong to the fixture's residents, posted first.
+    if (base.type === 'resident') record.nhsNumber = fresh.next().value as string;
+    return JSON.stringify(record);
+  };
+}
+
+async function load(url: string, connections: number, seconds: number, headers: Record<string, string>, body: () => string, child: Child): Promise<Figures> {
+  const cpuBefore = child.cpuSeconds();
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    pipelining: 1,
+    requests: [{ method: 'POST', path: '/v1/records', headers, setupRequest: (req) => ({ ...req, body: body() }) }],
+  });
+  const cpuAfter = child.cpuSeconds();
+  const total = result.requests.total;
+  return {
+    rps: total / (result.duration || seconds),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    total,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    cpuMsPerRequest: cpuBefore !== undefined && cpuAfter !== undefined && total > 0 ? ((cpuAfter - cpuBefore) * 1000) / total : undefined,
+  };
+}
+
+interface DeliveryCounts {
+  queued: number;
+  delivering: number;
+  delivered: number;
+  rejected: number;
+  failed: number;
+}
+
+async function deliveryCounts(url: string, operator: string): Promise<DeliveryCounts> {
+  const res = await fetch(`${url}/v1/admin/delivery`, { headers: { authorization: operator } });
+  if (!res.ok) throw new Error(`GET /v1/admin/delivery answered ${res.status}`);
+  return ((await res.json()) as { counts: DeliveryCounts }).counts;
+}
+
+/** Polls until nothing is queued or out for delivery; returns ms taken and the final counts. */
+async function drain(url: string, operator: string, timeoutMs = 300_000): Promise<{ ms: number; counts: DeliveryCounts }> {
+  const start = Date.now();
+  for (;;) {
+    const counts = await deliveryCounts(url, operator);
+    if (counts.queued + counts.delivering === 0) return { ms: Date.now() - start, counts };
+    if (Date.now() - start > timeoutMs) throw new Error(`outbox not drained after ${timeoutMs} ms: ${JSON.stringify(counts)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function startGatewayChild(dir: string): Promise<{ child: Child; url: string; provider: string; operator: string }> {
+  const [port, scrPort] = [await freePort(), await freePort()];
+  const env = {
+    PORT: String(port),
+    DEV_SCR_PORT: String(scrPort),
+    DATA_DIR: path.join(dir, 'gateway'),
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_PER_MINUTE: '1000000',
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const child = await startChild('src/main.ts', env, `${url}/health`, path.join(dir, 'gateway.log'));
+  const config = loadConfig(env);
+  const key = await loadDevSigningKey(config.auth.devKeyDir);
+  if (!key) throw new Error('the gateway made no development key');
+  const mint = async (caller: Caller) =>
+    `Bearer ${await mintDevToken(key, caller, { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 3600 })}`;
+  return { child, url, provider: await mint(CARE_HOME), operator: await mint(OPERATOR) };
+}
+
+export async function benchHttp(): Promise<void> {
+  const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
+  const levels = (process.env.BENCH_HTTP_CONNECTIONS ?? '1,16,64').split(',').map(Number);
+  const records = careHomeRecords();
+  const dir = tempDir('crg-bench-http-');
+  console.log(`\n== http: single-record POST /v1/records, ${seconds}s per run, gateway and floor each in a child process`);
+  console.log(`   load average before: ${loadAverage()}  (logs in ${dir})`);
+
+  const gateway = await startGatewayChild(dir);
+  const [proxyPort, upstreamPort] = [await freePort(), await freePort()];
+  const proxyUrl = `http://127.0.0.1:${proxyPort}`;
+  const floor = await startChild('bench/floor-proxy.ts', { PROXY_PORT: String(proxyPort), UPSTREAM_PORT: String(upstreamPort) }, `${proxyUrl}/health`, path.join(dir, 'floor.log'));
+  try {
+    const headers = { 'content-type': 'application/json', authorization: gateway.provider };
+    // The fixture's residents first, so every other record names a person the SCR knows.
+    for (const resident of records.filter((r) => r.type === 'resident')) {
+      const res = await fetch(`${gateway.url}/v1/records`, { method: 'POST', headers, body: JSON.stringify(resident) });
+      if (res.status !== 202) throw new Error(`seeding resident ${resident.recordId}: ${res.status} ${await res.text()}`);
+    }
+    const body = recordSupply(records);
+    // Warm both (JIT, SQLite page cache), then let the gateway's outbox drain.
+    await load(gateway.url, 16, 3, headers, body, gateway.child);
+    await load(proxyUrl, 16, 3, headers, body, floor);
+    await drain(gateway.url, gateway.operator);
+
+    const rows: { c: number; gw: Figures; fl: Figures; drainMs: number; delivered: number; dead: number; load: string }[] = [];
+    for (const c of levels) {
+      const before = await deliveryCounts(gateway.url, gateway.operator);
+      const gw = await load(gateway.url, c, seconds, headers, body, gateway.child);
+      const drained = await drain(gateway.url, gateway.operator);
+      const fl = await load(proxyUrl, c, seconds, headers, body, floor);
+      rows.push({
+        c,
+        gw,
+        fl,
+        drainMs: drained.ms,
+        delivered: drained.counts.delivered - before.delivered,
+        dead: drained.counts.rejected + drained.counts.failed - before.rejected - before.failed,
+        load: loadAverage().split(' ')[0],
+      });
+    }
+
+    const ms = (n: number) => `${fmt(n)} ms`.padStart(7);
+    console.log('   c | gateway  req/s    p50     p99  err non2xx CPU ms/req |  floor  req/s    p50     p99  err CPU ms/req | ratio | drain after load   | load');
+    for (const { c, gw, fl, drainMs, delivered, dead, load: la } of rows) {
+      const cpu = (f: Figures) => (f.cpuMsPerRequest === undefined ? '?' : fmt(f.cpuMsPerRequest, 2)).padStart(10);
+      console.log(
+        `${String(c).padStart(4)} | ${fmt(gw.rps).padStart(12)} ${ms(gw.p50)} ${ms(gw.p99)} ${String(gw.errors).padStart(4)} ${String(gw.non2xx).padStart(6)} ${cpu(gw)} |` +
+          ` ${fmt(fl.rps).padStart(12)} ${ms(fl.p50)} ${ms(fl.p99)} ${String(fl.errors + fl.non2xx).padStart(4)} ${cpu(fl)} |` +
+          ` ${`${fmt((100 * gw.rps) / fl.rps)}%`.padStart(5)} | ${`${fmt(drainMs)} ms, ${fmt(delivered)} sent${dead ? `, ${dead} dead` : ''}`.padEnd(18)} | ${la}`,
+      );
+    }
+    const at16 = rows.find((r) => r.c === 16);
+    const best = rows.reduce((a, r) => (r.gw.rps > a.gw.rps ? r : a), rows[0]);
+    if (at16) console.log(`   p99 at c=16: ${fmt(at16.gw.p99)} ms (target < 50 ms)`);
+    if (best) {
+      const floorBest = Math.max(...rows.map((r) => r.fl.rps));
+      console.log(`   peak throughput: gateway ${fmt(best.gw.rps)} req/s, floor ${fmt(floorBest)} req/s = ${fmt((100 * best.gw.rps) / floorBest)}% (target >= 50%)`);
+    }
+    console.log('   "sent" counts outbox submissions delivered to the dev SCR during the run and drain: records and their audit events.');
+    console.log(`   load average after: ${loadAverage()}`);
+  } finally {
+    await gateway.child.stop();
+    await floor.stop();
+    if (!process.env.BENCH_CPU_PROF) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

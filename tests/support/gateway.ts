@@ -9,6 +9,7 @@ import { mintDevToken } from '../../src/auth/dev-token';
 import { loadConfig } from '../../src/config';
 import { startGateway, type Gateway } from '../../src/main';
 import { createLogger } from '../../src/observability/logger';
+import { assertNoPersonalData } from './personal-data';
 
 export interface TestGateway extends Gateway {
   logLines: string[];
@@ -53,6 +54,8 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     async stop() {
       await gateway.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
+      // Every test gateway's whole log is checked, so the suite's traffic proves no personal data is logged.
+      assertNoPersonalData(logLines);
     },
   };
 }

@@ -9,7 +9,7 @@
  * file always wins; there is no path that accepts development tokens alongside real ones.
  */
 import { errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import type { AuthAlgorithm } from '../config';
+import type { AuthAlgorithm, Config } from '../config';
 import { OperationOutcomeError, issue, type IssueCode } from '../fhir/operation-outcome';
 import { createLogger, type Logger } from '../observability/logger';
 import type { Caller } from './caller';
@@ -17,19 +17,14 @@ import { ClaimsError, callerFromClaims } from './claims';
 import { DEV_KEY_ALG, ensureDevSigningKey } from './dev-keys';
 import { KeyConfigError, KeySourceUnavailable, keyFile, remoteJwks, singleKey } from './key-source';
 
-export interface AuthOptions {
-  jwksUrl?: string;
-  publicKeyFile?: string;
-  issuer: string;
-  audience: string;
-  clockSkewSeconds: number;
-  algorithms: AuthAlgorithm[];
+/** The auth settings from config (devKeyDir optional for tests), plus where to log and the JWKS time-out. */
+export type AuthOptions = Omit<Config['auth'], 'devKeyDir'> & {
   devKeyDir?: string;
   /** Where the development-mode warning and JWKS failures go; a default JSON logger otherwise. */
   logger?: Pick<Logger, 'warn' | 'error'>;
   /** Timeout for fetching the JWKS (default 5000 ms). */
   jwksTimeoutMs?: number;
-}
+};
 
 export type AuthMode = 'jwks' | 'key-file' | 'development';
 

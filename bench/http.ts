@@ -10,7 +10,9 @@
  * throughput as a share of the floor's, CPU ms per request for each child (steadier than wall time on a
  * shared machine), and how long the outbox took to drain once the load stopped.
  * BENCH_HTTP_SECONDS (default 10) per run; BENCH_HTTP_CONNECTIONS (default "1,16,64");
- * BENCH_CPU_PROF=<dir> profiles both children with node --cpu-prof.
+ * BENCH_CPU_PROF=<dir> profiles both children with node --cpu-prof; BENCH_GATEWAY_MAIN=dist/src/main.js runs a build
+ * (after `npm run build`) instead of src/main.ts through tsx; BENCH_HTTP_PAUSE_DELIVERY=1 pauses the delivery worker
+ * during each load (accepting only), then resumes it, so the drain shows the delivery rate on its own.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -97,6 +99,11 @@ async function drain(url: string, operator: string, timeoutMs = 300_000): Promis
   }
 }
 
+async function admin(gateway: { url: string; operator: string }, action: 'pause' | 'resume'): Promise<void> {
+  const res = await fetch(`${gateway.url}/v1/admin/delivery/${action}`, { method: 'POST', headers: { authorization: gateway.operator } });
+  if (!res.ok) throw new Error(`POST /v1/admin/delivery/${action} answered ${res.status}`);
+}
+
 async function startGatewayChild(dir: string): Promise<{ child: Child; url: string; provider: string; operator: string }> {
   const [port, scrPort] = [await freePort(), await freePort()];
   const env = {
@@ -107,7 +114,7 @@ async function startGatewayChild(dir: string): Promise<{ child: Child; url: stri
     RATE_LIMIT_PER_MINUTE: '1000000',
   };
   const url = `http://127.0.0.1:${port}`;
-  const child = await startChild('src/main.ts', env, `${url}/health`, path.join(dir, 'gateway.log'));
+  const child = await startChild(process.env.BENCH_GATEWAY_MAIN ?? 'src/main.ts', env, `${url}/health`, path.join(dir, 'gateway.log'));
   const config = loadConfig(env);
   const key = await loadDevSigningKey(config.auth.devKeyDir);
   if (!key) throw new Error('the gateway made no development key');
@@ -119,9 +126,10 @@ async function startGatewayChild(dir: string): Promise<{ child: Child; url: stri
 export async function benchHttp(): Promise<void> {
   const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
   const levels = (process.env.BENCH_HTTP_CONNECTIONS ?? '1,16,64').split(',').map(Number);
+  const pause = process.env.BENCH_HTTP_PAUSE_DELIVERY === '1';
   const records = careHomeRecords();
   const dir = tempDir('crg-bench-http-');
-  console.log(`\n== http: single-record POST /v1/records, ${seconds}s per run, gateway and floor each in a child process`);
+  console.log(`\n== http: single-record POST /v1/records, ${seconds}s per run, gateway and floor each in a child process${pause ? ', delivery paused during load' : ''}`);
   console.log(`   load average before: ${loadAverage()}  (logs in ${dir})`);
 
   const gateway = await startGatewayChild(dir);
@@ -144,7 +152,9 @@ export async function benchHttp(): Promise<void> {
     const rows: { c: number; gw: Figures; fl: Figures; drainMs: number; delivered: number; dead: number; load: string }[] = [];
     for (const c of levels) {
       const before = await deliveryCounts(gateway.url, gateway.operator);
+      if (pause) await admin(gateway, 'pause');
       const gw = await load(gateway.url, c, seconds, headers, body, gateway.child);
+      if (pause) await admin(gateway, 'resume');
       const drained = await drain(gateway.url, gateway.operator);
       const fl = await load(proxyUrl, c, seconds, headers, body, floor);
       rows.push({

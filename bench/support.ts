@@ -56,12 +56,14 @@ export interface Child {
 const CLOCK_TICKS = 100;
 
 /**
- * Starts `node --import tsx <script>` (TypeScript straight from the repo) with extra env, waits until
+ * Starts `node --import tsx <script>` (TypeScript straight from the repo; a .js script runs without tsx) with extra env, waits until
  * `readyUrl` answers 200. BENCH_CPU_PROF=<dir> runs it under `node --cpu-prof` and leaves the profile in <dir>.
  */
 export async function startChild(script: string, env: Record<string, string>, readyUrl: string, logFile: string): Promise<Child> {
   const profDir = process.env.BENCH_CPU_PROF;
-  const args = [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : []), '--import', 'tsx', script];
+  // A built script (dist/src/main.js) runs as is; TypeScript through tsx.
+  const loader = script.endsWith('.js') ? [] : ['--import', 'tsx'];
+  const args = [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : []), ...loader, script];
   const log = fs.openSync(logFile, 'a');
   const child = spawn(process.execPath, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
   fs.closeSync(log);

@@ -2,34 +2,67 @@
  * The audit trail: every write, read and refusal becomes a UK Core AuditEvent, stored append-only in the
  * gateway's own database before the answer is sent, and forwarded to the SCR through the outbox (so an SCR
  * outage loses no audit either).
+ *
+ * Group commit: the events of every request that records in the same turn of the event loop are stored in one
+ * audit transaction and queued in one outbox transaction, so concurrent requests share the two synchronous
+ * (fsync) commits instead of paying two each. Each caller's promise still settles only after its events are
+ * stored and queued, so an answer never goes out before its audit is durable; if a commit fails, every caller in
+ * that batch sees the error (nothing of the batch was stored, as SQLite transactions are all or nothing).
  */
-import type { Bundle } from 'fhir/r4';
-import type { Outbox } from '../outbox/outbox';
+import type { AuditEvent, Bundle } from 'fhir/r4';
+import type { NewSubmission, Outbox } from '../outbox/outbox';
 import { auditEvent, type AuditInput } from './audit-event';
-import type { AuditStore } from './audit-store';
+import { AuditStore } from './audit-store';
 
 /** Outbox ordering key for audit events: each is independent, so none waits for another. */
 const AUDIT_PROVIDER = 'GATEWAY';
 
+interface Waiting {
+  events: AuditEvent[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+function submission(event: AuditEvent): NewSubmission {
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [{ fullUrl: `urn:uuid:${event.id}`, resource: event, request: { method: 'POST', url: 'AuditEvent' } }],
+  };
+  return { providerOds: AUDIT_PROVIDER, orderingKey: `audit:${event.id}`, records: [`audit:${event.id}`], bundle };
+}
+
 export class AuditLog {
+  private waiting: Waiting[] = [];
+
   constructor(
     private readonly store: AuditStore,
     private readonly outbox: Outbox,
   ) {}
 
   /** One AuditEvent per person touched (or one about no one), stored and queued for the SCR. */
-  async record(input: Omit<AuditInput, 'nhsNumber'>, nhsNumbers: string[] = []): Promise<void> {
+  record(input: Omit<AuditInput, 'nhsNumber'>, nhsNumbers: string[] = []): Promise<void> {
     const events = (nhsNumbers.length > 0 ? nhsNumbers : [undefined]).map((nhsNumber) => auditEvent({ ...input, nhsNumber }));
-    for (const event of events) this.store.append(event);
-    await this.outbox.enqueue(
-      events.map((event) => {
-        const bundle: Bundle = {
-          resourceType: 'Bundle',
-          type: 'transaction',
-          entry: [{ fullUrl: `urn:uuid:${event.id}`, resource: event, request: { method: 'POST', url: 'AuditEvent' } }],
-        };
-        return { providerOds: AUDIT_PROVIDER, orderingKey: `audit:${event.id}`, records: [`audit:${event.id}`], bundle };
-      }),
-    );
+    // A malformed event fails its own caller only, never the batch it would have joined.
+    for (const event of events) AuditStore.check(event);
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ events, resolve, reject });
+      // After this turn's I/O callbacks, so every request that records in this turn joins the same commit.
+      if (this.waiting.length === 1) setImmediate(() => void this.commit());
+    });
+  }
+
+  private async commit(): Promise<void> {
+    const batch = this.waiting;
+    this.waiting = [];
+    const events = batch.flatMap((w) => w.events);
+    try {
+      this.store.appendAll(events);
+      await this.outbox.enqueue(events.map(submission));
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    for (const w of batch) w.resolve();
   }
 }

@@ -143,6 +143,7 @@ export class AuditStore {
   private readonly insertPerson: Database.Statement;
   private readonly selectForPerson: Database.Statement<[string, number], Row>;
   private readonly appendTx: (event: AuditEvent) => void;
+  private readonly appendAllTx: (events: AuditEvent[]) => void;
 
   /**
    * durability 'full' (default) syncs every append to disk before it returns: 1 to 4 ms per append on
@@ -191,15 +192,32 @@ export class AuditStore {
       });
       for (const nhsNumber of people(event)) this.insertPerson.run(nhsNumber, recorded, lastInsertRowid);
     });
+    this.appendAllTx = this.db.transaction((events: AuditEvent[]) => {
+      for (const event of events) this.appendTx(event);
+    });
   }
 
-  /** Stores the event (durably, unless opened with durability 'normal') before returning; a known id is refused. */
-  append(event: AuditEvent): void {
+  /** Throws AuditEventError if append() would refuse the event's shape (an id, an instant, agents). */
+  static check(event: AuditEvent): void {
     if (event.resourceType !== 'AuditEvent' || !event.id || !event.recorded || !Array.isArray(event.agent)) {
       throw new AuditEventError('An AuditEvent needs an id, recorded and agent');
     }
     if (Number.isNaN(Date.parse(event.recorded))) throw new AuditEventError('AuditEvent.recorded is not an instant');
+  }
+
+  /** Stores the event (durably, unless opened with durability 'normal') before returning; a known id is refused. */
+  append(event: AuditEvent): void {
+    AuditStore.check(event);
     this.appendTx(event);
+  }
+
+  /**
+   * Stores all the events in one transaction, so one commit (one fsync) for the lot: all are stored or none.
+   * Each is checked first, as append() checks it.
+   */
+  appendAll(events: AuditEvent[]): void {
+    for (const event of events) AuditStore.check(event);
+    this.appendAllTx(events);
   }
 
   /** The person's transparency log, newest first: about them only, with no user ids and no free text. */

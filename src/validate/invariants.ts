@@ -110,6 +110,35 @@ function guardOf(expression: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Expressions that are true whenever any one of the named elements is absent, beyond the leading guard:
+ * obs-7 is `value.empty() or component.code.where(...).empty()`, true with no value or with no component
+ * (almost every Observation lacks one or the other), so FHIRPath runs only when both are there.
+ */
+const ABSENT_IS_TRUE: Record<string, string[]> = {
+  'value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()': ['value', 'component'],
+};
+
+/** The items of an element that may repeat, as FHIRPath sees them: an array's non-null items, or the one value. */
+function items(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value.filter((v) => v !== null && v !== undefined);
+  return value === null || value === undefined ? [] : [value];
+}
+
+/**
+ * `<element>.coding.where(system='<uri>').exists()` natively (UK Core vital signs: ukcore-obs-vs-001, a LOINC
+ * coding): true when some coding of the element has exactly that system.
+ */
+function codingSystemCheck(expression: string): ((value: unknown) => boolean) | undefined {
+  const match = /^([a-z][A-Za-z0-9]*)\.coding\.where\(system='([^'\\]+)'\)\.exists\(\)$/.exec(expression);
+  if (!match) return undefined;
+  const [, element, system] = match;
+  return (value) => {
+    if (!isObject(value)) return false;
+    return items(value[element]).some((concept) => isObject(concept) && items(concept.coding).some((c) => isObject(c) && c.system === system));
+  };
+}
+
 function absent(value: unknown, name: string): boolean {
   if (!isObject(value)) return false;
   for (const key in value) {
@@ -143,11 +172,20 @@ export function compileConstraints(node: ElementNode): ValueCheck[] {
       });
       continue;
     }
+    const native = codingSystemCheck(expression);
+    if (native) {
+      checks.push((value, path, ctx) => {
+        if (!native(value)) report(ctx, issueSeverity, 'invariant', path, `${key}: ${human}`);
+      });
+      continue;
+    }
     const compiled = compileExpression(node.path, expression);
+    const absentIsTrue = ABSENT_IS_TRUE[expression];
     const html = expression === 'htmlChecks()';
     const guard = expression.startsWith('contained.') ? 'contained' : guardOf(expression);
     checks.push((value: unknown, path: string, ctx: Ctx) => {
       if (guard && absent(value, guard)) return;
+      if (absentIsTrue?.some((name) => absent(value, name))) return;
       if (typeof compiled === 'string') {
         report(ctx, 'information', 'not-supported', path, `${key} not checked: ${compiled}`);
         return;

@@ -14,6 +14,7 @@ import { ScrClient } from './fhir/scr-client';
 import { DeliveryWorker } from './forward/delivery-worker';
 import { createApp } from './http/app';
 import { createSecurity } from './http/security';
+import { JobStore } from './ingest/bulk/job-store';
 import { createSchemaChecker } from './ingest/schema-check';
 import { loadMappings } from './map/mapping-registry';
 import { createLogger, type Logger } from './observability/logger';
@@ -58,7 +59,9 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const auditStore = new AuditStore(path.join(config.dataDir, 'audit.sqlite'));
   const security = createSecurity(authenticator, new AuditLog(auditStore, outbox));
 
+  const jobs = new JobStore(path.join(config.dataDir, 'jobs.sqlite'));
   const app = createApp({
+    jobs,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
@@ -97,6 +100,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       await worker.stop();
       await outbox.close();
       auditStore.close();
+      jobs.close();
       await devScr?.close();
     },
   };

@@ -2,7 +2,7 @@
  * The gateway's HTTP pipeline, in order, in one place:
  *   request id + access log -> security headers, CORS -> public routes (health, ready, metrics, docs)
  *   -> authenticate (bearer token) -> per-caller rate limit -> body parsing
- *   -> routes (records, FHIR read, $validate, transparency, admin), each authorised and audited
+ *   -> routes (bulk and single records, FHIR read, $validate, transparency, admin), each authorised and audited
  *   -> 404 -> errors as OperationOutcome.
  */
 import cors from 'cors';
@@ -14,12 +14,14 @@ import type { AuditStore } from '../audit/audit-store';
 import type { ScrClient } from '../fhir/scr-client';
 import type { DeliveryWorker } from '../forward/delivery-worker';
 import type { IngestDeps } from '../ingest/accept';
+import type { JobStore } from '../ingest/bulk/job-store';
 import { OperationOutcomeError, issue } from '../fhir/operation-outcome';
 import type { Logger } from '../observability/logger';
 import { currentContext } from '../observability/request-context';
 import { errorHandler, notFoundHandler, requireJson } from './errors';
 import { requestContext } from './request-context';
 import { adminRouter } from './routes/admin';
+import { bulkRecordsRouter } from './routes/bulk-records';
 import { fhirReadRouter } from './routes/fhir-read';
 import { fhirValidateRouter } from './routes/fhir-validate';
 import { opsRouter } from './routes/ops';
@@ -37,6 +39,7 @@ export interface AppDeps {
   worker: DeliveryWorker;
   security: Security;
   auditStore: AuditStore;
+  jobs: JobStore;
   metrics?: Registry;
 }
 
@@ -75,6 +78,7 @@ export function createApp(deps: AppDeps): Express {
   const parseJson = express.json({ limit: deps.maxBodyBytes, type: JSON_TYPES, strict: true });
   app.post(['/v1/records', '/fhir/$validate', '/fhir/:type/$validate'], requireJson(JSON_TYPES), parseJson);
 
+  app.use(bulkRecordsRouter({ ...deps.ingest, jobs: deps.jobs }, deps.security));
   app.use(recordsRouter(deps.ingest, deps.security));
   app.use(fhirReadRouter(deps.scr, deps.security));
   app.use(fhirValidateRouter(deps.ingest.validator, deps.security));

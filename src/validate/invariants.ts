@@ -119,6 +119,27 @@ const ABSENT_IS_TRUE: Record<string, string[]> = {
   'value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()': ['value', 'component'],
 };
 
+/** The codings of a CodeableConcept element of `value` (or of each, if it repeats). */
+function codings(value: unknown, element: string): Json[] {
+  if (!isObject(value)) return [];
+  return items(value[element]).flatMap((concept) => (isObject(concept) ? items(concept.coding).filter(isObject) : []));
+}
+
+/**
+ * Expressions known true without FHIRPath for some inputs. obs-7 with both value and components fails only if a
+ * component coding equals (FHIRPath =, every property) a coding of %resource.code, so only if some pair shares
+ * both system and code as JSON values; when none does, it holds. Otherwise FHIRPath decides.
+ */
+const SURELY_TRUE: Record<string, (value: unknown, ctx: Ctx) => boolean> = {
+  'value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()': (value, ctx) => {
+    const own = codings(ctx.resource, 'code');
+    if (!isObject(value)) return false;
+    return items(value.component).every((component) =>
+      codings(component, 'code').every((c) => !own.some((o) => o.system === c.system && o.code === c.code)),
+    );
+  },
+};
+
 /** The items of an element that may repeat, as FHIRPath sees them: an array's non-null items, or the one value. */
 function items(value: unknown): unknown[] {
   if (Array.isArray(value)) return value.filter((v) => v !== null && v !== undefined);
@@ -181,11 +202,13 @@ export function compileConstraints(node: ElementNode): ValueCheck[] {
     }
     const compiled = compileExpression(node.path, expression);
     const absentIsTrue = ABSENT_IS_TRUE[expression];
+    const surelyTrue = SURELY_TRUE[expression];
     const html = expression === 'htmlChecks()';
     const guard = expression.startsWith('contained.') ? 'contained' : guardOf(expression);
     checks.push((value: unknown, path: string, ctx: Ctx) => {
       if (guard && absent(value, guard)) return;
       if (absentIsTrue?.some((name) => absent(value, name))) return;
+      if (surelyTrue?.(value, ctx)) return;
       if (typeof compiled === 'string') {
         report(ctx, 'information', 'not-supported', path, `${key} not checked: ${compiled}`);
         return;

@@ -2,6 +2,7 @@
  * npm run bench: each section prints its own figures. Add a section by adding it to the list.
  * `npm run bench` runs them all in order; `npm run bench -- http map-validate` runs only those named.
  */
+import { benchBulk } from './bulk';
 import { benchHttp } from './http';
 import { benchMapValidate } from './map-validate';
 import { benchValidate } from './validate';
@@ -10,6 +11,7 @@ const sections: [string, () => Promise<void>][] = [
   ['validate', benchValidate],
   ['map-validate', benchMapValidate],
   ['http', benchHttp],
+  ['bulk', benchBulk],
 ];
 
 async function main(): Promise<void> {

@@ -32,6 +32,8 @@ export interface Config {
     backoffBaseMs: number;
     backoffMaxMs: number;
     pollIntervalMs: number;
+    /** Sends in flight at once (per-patient order holds whatever the number). */
+    concurrency: number;
     /** The circuit opens after this many consecutive retryable failures, and probes again after the cool-down. */
     breaker: { failureThreshold: number; coolDownMs: number };
   };
@@ -155,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
       backoffBaseMs: integer(env, 'DELIVERY_BACKOFF_BASE_MS', 500, 1, 3_600_000),
       backoffMaxMs: integer(env, 'DELIVERY_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
       pollIntervalMs: integer(env, 'DELIVERY_POLL_MS', 200, 10, 60_000),
+      concurrency: integer(env, 'DELIVERY_CONCURRENCY', 4, 1, 256),
       breaker: {
         failureThreshold: integer(env, 'DELIVERY_BREAKER_THRESHOLD', 5, 1, 10_000),
         coolDownMs: integer(env, 'DELIVERY_BREAKER_COOLDOWN_MS', 30_000, 10, 3_600_000),

@@ -50,6 +50,8 @@ export async function benchBulk(): Promise<void> {
     SCR_BASE_URL: `http://127.0.0.1:${scrPort}/fhir`,
     RATE_LIMIT_PER_MINUTE: '1000000',
     DELIVERY_POLL_MS: '20',
+    // e.g. --max-old-space-size=192, to tell a leak from lazy heap growth
+    NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '',
   };
   const url = `http://127.0.0.1:${port}`;
   const gateway = await startChild(process.env.BENCH_GATEWAY_MAIN ?? 'src/main.ts', env, `${url}/health`, path.join(dir, 'gateway.log'));

@@ -45,3 +45,27 @@ describe('idempotency keys in the outbox', () => {
     await outbox.close();
   });
 });
+
+describe('enqueues made together (group commit)', () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.remove());
+
+  it('fails only the enqueue that is stale or reuses a key, and commits the others made in the same turn', async () => {
+    const outbox = new SqliteOutbox(tmp.file('group.sqlite'));
+    const key = { key: 'provider:ehr:k1', requestHash: 'h1' };
+    await outbox.enqueue([versioned('9434765919', 5)]);
+    // Issued in one turn of the event loop, so they share one transaction, each in its own savepoint.
+    const results = await Promise.allSettled([
+      outbox.enqueue([submission('9000000009', 'resident:R-2@1')], key),
+      outbox.enqueue([versioned('9434765919', 4)]),
+      outbox.enqueue([submission('9000000017', 'resident:R-3@1')], key),
+      outbox.enqueue([versioned('9434765919', 6), submission('9000000025', 'resident:R-4@1')]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(StaleRecordError);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(IdempotencyKeyTaken);
+    expect((await outbox.counts()).queued).toBe(1 + 1 + 2);
+    expect(await outbox.idempotent(key.key)).toEqual({ requestHash: 'h1', ids: (results[0] as PromiseFulfilledResult<string[]>).value });
+    await outbox.close();
+  });
+});

@@ -18,6 +18,8 @@ export interface ProviderRecord {
   careProvider: { odsCode: string; name?: string };
   sourceSystem: string;
   recordedAt?: string;
+  /** The staff record (type staff) of the care worker who recorded it, if the provider says. */
+  recordedByStaffRecordId?: string;
   data: Record<string, unknown>;
 }
 

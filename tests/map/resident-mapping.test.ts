@@ -114,4 +114,14 @@ describe('resident mapping', () => {
     input.data.communicationNeeds = [{ need: 'other' }];
     expect(schemaChecker.check(input, '')).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'required', expression: ['data.communicationNeeds[0].text'] })]));
   });
+
+  it('points the Flags at the Patient of the same transaction by its fullUrl, which a server resolves before any search', async () => {
+    const result = await mapRecord(mapping, record(), '$');
+    if (!result.ok) throw new Error('mapping failed');
+    const bundle = transactionBundle(result.resources, 'VNX12/resident/RES-0001');
+    const patientFullUrl = bundle.entry?.[0].fullUrl;
+    expect(bundle.entry?.slice(2).map((e) => (e.resource as fhir4.Flag).subject)).toEqual([{ reference: patientFullUrl }, { reference: patientFullUrl }]);
+    // The mapped resources themselves are left as they were.
+    expect((result.resources[2] as fhir4.Flag).subject).toEqual({ reference: 'Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919' });
+  });
 });

@@ -109,7 +109,7 @@ for (let r = 0; r < residents; r++) {
     address: { lines: ['Rose Court Care Home', '1 Garden Lane'], city: 'Leeds', postcode: 'LS1 4AP' },
     gpPracticeOdsCode: pick(GP_PRACTICES),
     ...(random() < 0.1 ? { languages: [{ code: pick(LANGUAGES), preferred: true }, { code: 'en' }], interpreterRequired: random() < 0.5 } : {}),
-    ...(random() < 0.3 ? { communicationNeeds: [{ need: pick(NEEDS) }] } : {}),
+    ...(random() < 0.3 ? { communicationNeeds: { [pick(NEEDS)]: {} } } : {}),
   })));
 
   const unwell = random() < 0.15;

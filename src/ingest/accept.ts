@@ -93,7 +93,7 @@ export async function prepareRecord(
     // Per-person delivery order; a record about no one is ordered on its own provider record.
     orderingKey: record.nhsNumber ?? key,
     records: [`${record.type}:${record.recordId}@${record.version}`],
-    bundle: withProvenance(transactionBundle(mapped.resources, key), record, new Date()),
+    bundle: withProvenance(transactionBundle(mapped.resources, key, mapping.createOnly), record, new Date()),
     version: { record: key, version: record.version },
   };
   return { submission, record, issues };

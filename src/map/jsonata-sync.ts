@@ -218,7 +218,7 @@ const SYNC_BUILTINS = [
   'merge', 'exists', 'count', 'string', 'uppercase', 'lowercase', 'substring', 'substringBefore', 'substringAfter',
   'trim', 'length', 'join', 'number', 'boolean', 'not', 'keys', 'append', 'sum', 'max', 'min', 'distinct',
   'base64encode', 'base64decode', 'encodeUrlComponent', 'decodeUrlComponent', 'encodeUrl', 'decodeUrl',
-  'round', 'floor', 'ceil', 'abs', 'reverse', 'type', 'spread', 'zip', 'lookup',
+  'round', 'floor', 'ceil', 'abs', 'reverse', 'type', 'spread', 'zip', 'lookup', 'error',
 ] as const;
 const HIGHER_ORDER = ['map', 'each'] as const;
 

@@ -23,6 +23,12 @@ export interface RecordTypeMapping {
    * they need no NHS number. True when the type has no type.json.
    */
   aboutAPerson: boolean;
+  /**
+   * Resource types this record type creates only when the SCR holds none with the same identifier, and never
+   * updates, because another record type keeps them whole (`type.json`'s `createOnly`; a conditional update
+   * replaces a whole resource, so a resident's thin Organization would wipe what care-location wrote).
+   */
+  createOnly: string[];
 }
 
 export interface MappingRegistry {
@@ -49,20 +55,24 @@ function loadRecordType(dir: string, type: string): RecordTypeMapping {
       lookups[file.slice(0, -'.json'.length)] = readJson(path.join(dir, file)) as Record<string, unknown>;
     }
   }
-  return { type, schema: readJson(path.join(dir, 'schema.json')) as object, expression, run: fastMapping(expression), lookups, aboutAPerson: readTypeFlags(dir, type).aboutAPerson };
+  return { type, schema: readJson(path.join(dir, 'schema.json')) as object, expression, run: fastMapping(expression), lookups, ...readTypeFlags(dir, type) };
 }
 
-/** mappings/<type>/type.json, if there is one: `{ "aboutAPerson": false }`. A wrong key stops start-up. */
-function readTypeFlags(dir: string, type: string): { aboutAPerson: boolean } {
+type TypeFlags = Pick<RecordTypeMapping, 'aboutAPerson' | 'createOnly'>;
+
+/** mappings/<type>/type.json, if there is one: `{ "aboutAPerson": false, "createOnly": ["Organization"] }`. A wrong key stops start-up. */
+function readTypeFlags(dir: string, type: string): TypeFlags {
   const file = path.join(dir, 'type.json');
-  if (!fs.existsSync(file)) return { aboutAPerson: true };
+  if (!fs.existsSync(file)) return { aboutAPerson: true, createOnly: [] };
   const flags = readJson(file) as Record<string, unknown>;
+  const known = '"aboutAPerson": true | false, "createOnly": ["<ResourceType>", ...]';
   for (const [key, value] of Object.entries(flags)) {
-    if (key !== 'aboutAPerson' || typeof value !== 'boolean') {
-      throw new Error(`mappings/${type}/type.json: "${key}" is not a known setting (only "aboutAPerson": true | false)`);
-    }
+    const ok =
+      (key === 'aboutAPerson' && typeof value === 'boolean') ||
+      (key === 'createOnly' && Array.isArray(value) && value.every((t) => typeof t === 'string' && /^[A-Z][A-Za-z]+$/.test(t)));
+    if (!ok) throw new Error(`mappings/${type}/type.json: "${key}" is not a known setting or has the wrong shape (${known})`);
   }
-  return { aboutAPerson: flags.aboutAPerson !== false };
+  return { aboutAPerson: flags.aboutAPerson !== false, createOnly: (flags.createOnly as string[] | undefined) ?? [] };
 }
 
 export function loadMappings(dir: string = MAPPINGS_DIR): MappingRegistry {

@@ -1,6 +1,7 @@
 /**
  * Resources of one submission -> one FHIR transaction Bundle. Each resource with an identifier is a
- * conditional update on its first identifier (PUT Type?identifier=system|value), so re-posting, replay and
+ * conditional update on its first identifier (PUT Type?identifier=system|value), or, for the types a record
+ * type declares createOnly, a conditional create (POST with ifNoneExist), so re-posting, replay and
  * re-delivery all land on the same resource; fullUrls are deterministic urn:uuids.
  * A conditional reference to a resource of the same transaction (a resident's Flag naming the Patient the
  * same Bundle creates) becomes a reference to that entry's fullUrl: a server resolves a conditional reference
@@ -38,7 +39,11 @@ function rewriteReferences(value: unknown, targets: Map<string, string>): unknow
   return out ?? value;
 }
 
-export function transactionBundle(resources: Resource[], submissionKey: string): Bundle {
+/**
+ * `createOnly`: resource types sent as a conditional create (POST with ifNoneExist on the same identifier),
+ * so they are made when missing and never overwrite what the SCR already holds.
+ */
+export function transactionBundle(resources: Resource[], submissionKey: string, createOnly: readonly string[] = []): Bundle {
   const fullUrls = resources.map((resource, index) => `urn:uuid:${deterministicUuid(submissionKey, conditionalUrl(resource) ?? `${resource.resourceType}#${index}`)}`);
   const targets = new Map<string, string>();
   resources.forEach((resource, i) => {
@@ -49,9 +54,11 @@ export function transactionBundle(resources: Resource[], submissionKey: string):
     const resource = targets.size > 0 ? (rewriteReferences(original, targets) as Resource) : original;
     const url = conditionalUrl(original);
     const fullUrl = fullUrls[index];
-    return url
-      ? { fullUrl, resource, request: { method: 'PUT', url } }
-      : { fullUrl, resource, request: { method: 'POST', url: resource.resourceType } };
+    if (!url) return { fullUrl, resource, request: { method: 'POST', url: resource.resourceType } };
+    if (createOnly.includes(resource.resourceType)) {
+      return { fullUrl, resource, request: { method: 'POST', url: resource.resourceType, ifNoneExist: url.slice(url.indexOf('?') + 1) } };
+    }
+    return { fullUrl, resource, request: { method: 'PUT', url } };
   });
   return { resourceType: 'Bundle', type: 'transaction', entry };
 }

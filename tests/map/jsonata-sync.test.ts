@@ -52,7 +52,7 @@ describe('the synchronous JSONata evaluator', () => {
 
   it('compiles the mappings that carry most records, and leaves a mapping with a regular expression to the interpreter', async () => {
     const compiled = async (type: string) => registry.types.get(type)!.run.compiled();
-    for (const type of ['vital-signs', 'resident', 'medication-administration', 'care-plan', 'allergy', 'consent']) {
+    for (const type of ['vital-signs', 'resident', 'medication-administration', 'care-plan', 'allergy', 'consent', 'about-me', 'care-location']) {
       expect([type, await compiled(type)]).toEqual([type, true]);
     }
     expect(await compiled('care-note')).toBe(false); // $replace with a regex: async in jsonata 2.x

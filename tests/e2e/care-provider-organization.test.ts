@@ -20,7 +20,7 @@ afterAll(async () => {
   await gw.stop();
 });
 
-async function post(record: unknown): Promise<void> {
+async function post(record: object): Promise<void> {
   const res = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).send(record);
   expect(res.status).toBe(202);
   const id = res.body.accepted[0].submissionId as string;

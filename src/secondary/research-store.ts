@@ -155,9 +155,9 @@ export class ResearchStore {
     return this.db
       .prepare(`SELECT provider, week,
                   COUNT(DISTINCT person) AS residents,
-                  SUM(fact = 'vital-sign') AS vitalSigns,
-                  SUM(fact = 'news2-high') AS news2High,
-                  SUM(fact = 'hospital-transfer') AS hospitalTransfers
+                  COUNT(CASE WHEN fact = 'vital-sign' THEN 1 END) AS vitalSigns,
+                  COUNT(CASE WHEN fact = 'news2-high' THEN 1 END) AS news2High,
+                  COUNT(CASE WHEN fact = 'hospital-transfer' THEN 1 END) AS hospitalTransfers
                 FROM resources WHERE week IS NOT NULL GROUP BY provider, week ORDER BY provider, week`)
       .all() as AggregateRow[];
   }

@@ -14,15 +14,10 @@ import type { ResearchStore, StoredResource } from './research-store';
 
 type Identified = Resource & { identifier?: { system?: string; value?: string }[] };
 
-export interface ResearchFeed {
-  (accepted: AcceptedSubmission[]): void;
-  /** Batches that could not be written since start. */
-  readonly failures: number;
-}
+export type ResearchFeed = (accepted: AcceptedSubmission[]) => void;
 
 export function createResearchFeed(deps: { store: ResearchStore; deidentifier: Deidentifier; pseudonyms: Pseudonyms; logger: Logger }): ResearchFeed {
-  let failures = 0;
-  const feed = (accepted: AcceptedSubmission[]): void => {
+  return (accepted) => {
     const now = new Date();
     try {
       const records = accepted.map(({ record, resources }) => {
@@ -51,12 +46,10 @@ export function createResearchFeed(deps: { store: ResearchStore; deidentifier: D
       });
       deps.store.write(records, now);
     } catch (err) {
-      failures++;
       deps.logger.error('research store write failed; these records are missing from de-identified extracts', {
         records: accepted.length,
         error: err instanceof Error ? err.message : String(err),
       });
     }
   };
-  return Object.defineProperty(feed, 'failures', { get: () => failures }) as ResearchFeed;
 }

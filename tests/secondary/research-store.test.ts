@@ -124,6 +124,20 @@ describe('research store', () => {
   });
 });
 
+describe('the ingest hook', () => {
+  it('never fails the accepted request: a store failure is logged without personal data', () => {
+    const logged: string[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (c: Buffer) => logged.push(c.toString()));
+    const broken = new ResearchStore(path.join(dir, 'broken.sqlite'));
+    broken.close();
+    const hook = createResearchFeed({ store: broken, deidentifier: new Deidentifier(loadRules(), pseudonyms), pseudonyms, logger: createLogger('error', sink) });
+    expect(() => hook([{ record: record(PEOPLE[0], 'OBS-X'), resources: [pulse(PEOPLE[0], 'OBS-X')] }])).not.toThrow();
+    expect(logged.join('')).toContain('research store write failed');
+    expect(logged.join('')).not.toContain(PEOPLE[0]);
+  });
+});
+
 describe('the pseudonym secret', () => {
   it('is generated once, readable only by its owner, and reused', () => {
     const file = path.join(dir, 'generated', 'secret');

@@ -15,6 +15,8 @@ export interface DeidentifyRules {
   ageBand: { from: number; label: string; extension: string };
   /** Per resource type: element path -> action, the common rules merged in. */
   resources: Map<string, Map<string, RuleAction>>;
+  /** Resource types left out on purpose, with why (documentation; anything unlisted is left out anyway). */
+  excluded: Map<string, string>;
 }
 
 export const RULES_PATH = path.join(MAPPINGS_DIR, 'deidentify.json');
@@ -39,7 +41,9 @@ function actions(where: string, raw: unknown): Map<string, RuleAction> {
 }
 
 export function parseRules(json: unknown): DeidentifyRules {
-  const raw = json as { excludeSecurityLabels?: unknown; ageBand?: DeidentifyRules['ageBand']; common?: unknown; resources?: unknown };
+  const raw = json as {
+    excludeSecurityLabels?: unknown; excludedResourceTypes?: Record<string, string>; ageBand?: DeidentifyRules['ageBand']; common?: unknown; resources?: unknown;
+  };
   const common = actions('common', raw.common ?? {});
   if (raw.resources === null || typeof raw.resources !== 'object') throw new RulesError('resources must be an object per resource type');
   const resources = new Map<string, Map<string, RuleAction>>();
@@ -53,7 +57,9 @@ export function parseRules(json: unknown): DeidentifyRules {
   }
   const labels = raw.excludeSecurityLabels ?? [];
   if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) throw new RulesError('excludeSecurityLabels must list codes');
-  return { excludeSecurityLabels: labels as string[], ageBand: band, resources };
+  const excluded = new Map(Object.entries(raw.excludedResourceTypes ?? {}));
+  for (const type of excluded.keys()) if (resources.has(type)) throw new RulesError(`${type} is both excluded and given rules`);
+  return { excludeSecurityLabels: labels as string[], ageBand: band, resources, excluded };
 }
 
 export function loadRules(file: string = RULES_PATH): DeidentifyRules {

@@ -2,7 +2,12 @@
  * The de-identification rules (mappings/deidentify.json), element by element: each action does what it
  * says, and anything the rules do not name is removed.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Patient, Resource } from 'fhir/r4';
+import { MAPPINGS_DIR } from '../../src/config/paths';
+import { mapRecord, type ProviderRecord } from '../../src/map/map-record';
+import { loadMappings } from '../../src/map/mapping-registry';
 import { Deidentifier, postcodeDistrict } from '../../src/secondary/deidentify';
 import { loadRules, parseRules } from '../../src/secondary/deidentify-rules';
 import { HASHED_ID_SYSTEM, PSEUDONYM_SYSTEM, Pseudonyms } from '../../src/secondary/pseudonyms';
@@ -157,6 +162,20 @@ describe('the rule file', () => {
 
   it('is refused with a path that is not an element path', () => {
     expect(() => parseRules({ ...base, resources: { Patient: { 'name[0]': 'keep' } } })).toThrow('not an element path');
+  });
+
+  it('decides on every resource type a mapping emits: rules for it, or a stated reason to leave it out', async () => {
+    const rules = loadRules();
+    const registry = loadMappings();
+    const emitted = new Set<string>();
+    for (const type of registry.types.keys()) {
+      const example = JSON.parse(fs.readFileSync(path.join(MAPPINGS_DIR, type, 'example.json'), 'utf8')) as ProviderRecord;
+      const result = await mapRecord(registry.types.get(type)!, { ...example, nhsNumber: example.nhsNumber.replace(/[\s-]/g, '') }, '$');
+      if (result.ok) for (const r of result.resources) emitted.add(r.resourceType);
+    }
+    emitted.add('Provenance'); // added to every submission by src/map/provenance.ts
+    expect(emitted.size).toBeGreaterThan(10);
+    expect([...emitted].filter((t) => !rules.resources.has(t) && !rules.excluded.has(t))).toEqual([]);
   });
 
   it('never keeps a name, address line, telecom or free text element as it is', () => {

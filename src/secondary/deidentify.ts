@@ -19,6 +19,8 @@ interface Context {
   at: Date;
   /** Extensions an action adds to the resource (the age band). */
   extensions: Extension[];
+  /** Re-reading a stored, already de-identified resource: every action keeps, only unnamed elements go. */
+  prune?: boolean;
 }
 
 const isObject = (v: Json): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -124,7 +126,7 @@ function act(action: RuleAction, value: Json, ctx: Context): Json {
 /** Walks an element: a rule on its path acts; rules below it walk on; no rule at or below it drops it. */
 function walk(value: Json, path: string, rules: Map<string, RuleAction>, below: Set<string>, ctx: Context): Json {
   const action = rules.get(path);
-  if (action) return act(action, value, ctx);
+  if (action) return ctx.prune ? value : act(action, value, ctx);
   if (!below.has(path)) return undefined;
   return each(value, (item) => {
     if (!isObject(item)) return undefined;
@@ -167,5 +169,20 @@ export class Deidentifier {
     const out = (walk(resource, '', rules, this.below.get(resource.resourceType)!, ctx) ?? {}) as JsonObject;
     if (ctx.extensions.length > 0) out.extension = ctx.extensions;
     return { resourceType: resource.resourceType, ...out } as Resource;
+  }
+
+  /**
+   * A stored resource as the rules stand now: elements (or the whole type) no rule names any more are
+   * dropped, so tightening the rules also tightens what was stored before (loosening does not bring back
+   * what was never stored). Applied to every line of an extract.
+   */
+  prune(stored: Resource): Resource | undefined {
+    const rules = this.rules.resources.get(stored.resourceType);
+    if (!rules) return undefined;
+    const ctx: Context = { pseudonyms: this.pseudonyms, rules: this.rules, at: new Date(), extensions: [], prune: true };
+    const out = (walk(stored, '', rules, this.below.get(stored.resourceType)!, ctx) ?? {}) as JsonObject;
+    const band = (stored as { extension?: Extension[] }).extension?.filter((e) => e.url === this.rules.ageBand.extension) ?? [];
+    if (band.length > 0 && rules.get('birthDate') === 'birth-date') out.extension = band;
+    return { resourceType: stored.resourceType, ...out } as Resource;
   }
 }

@@ -5,7 +5,9 @@
  * of people audited before the first byte describes the rows that follow; written with backpressure.
  */
 import { once } from 'node:events';
+import type { Resource } from 'fhir/r4';
 import type { Writable } from 'node:stream';
+import type { Deidentifier } from './deidentify';
 import { HASHED_ID_SYSTEM, PSEUDONYM_SYSTEM, type ProjectKey, type Pseudonyms } from './pseudonyms';
 import type { ResearchStore } from './research-store';
 
@@ -45,6 +47,7 @@ export class Extracts {
   constructor(
     private readonly store: ResearchStore,
     private readonly pseudonyms: Pseudonyms,
+    private readonly deidentifier: Deidentifier,
   ) {}
 
   plan(project: string, since: string): ExtractPlan {
@@ -61,7 +64,9 @@ export class Extracts {
       const rows = this.store.page(plan.since, after, plan.upTo, PAGE);
       if (rows.length === 0) return lines;
       for (const row of rows) {
-        const resource = rekey(JSON.parse(row.resource), key) as Record<string, unknown>;
+        const current = this.deidentifier.prune(JSON.parse(row.resource) as Resource);
+        if (!current) continue;
+        const resource = rekey(current, key) as Record<string, unknown>;
         const line = JSON.stringify({ resourceType: resource.resourceType, id: key.token(row.resourceKey), ...resource });
         lines++;
         if (!out.write(`${line}\n`)) {

@@ -35,7 +35,7 @@ export function openSecondaryUses(config: Config['secondary'], logger: Logger): 
   return {
     store,
     pseudonyms,
-    extracts: new Extracts(store, pseudonyms),
+    extracts: new Extracts(store, pseudonyms, deidentifier),
     feed: createResearchFeed({ store, deidentifier, pseudonyms, logger }),
     logger,
     close: () => store.close(),

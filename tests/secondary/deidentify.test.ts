@@ -139,6 +139,15 @@ describe('other elements', () => {
   });
 });
 
+describe('re-reading a stored resource under the same rules', () => {
+  it('keeps everything de-identification kept, the age band too', () => {
+    for (const resource of [patient, { ...patient, birthDate: '1920-01-01' } as Patient]) {
+      const stored = deidentifier.deidentify(resource, AT)!;
+      expect(deidentifier.prune(JSON.parse(JSON.stringify(stored)) as Resource)).toEqual(stored);
+    }
+  });
+});
+
 describe('postcode districts', () => {
   it.each([
     ['LS1 4AP', 'LS1'],

@@ -10,7 +10,7 @@ import type { Resource } from 'fhir/r4';
 import type { ProviderRecord } from '../../src/map/map-record';
 import { createLogger } from '../../src/observability/logger';
 import { Deidentifier } from '../../src/secondary/deidentify';
-import { loadRules } from '../../src/secondary/deidentify-rules';
+import { loadRules, parseRules } from '../../src/secondary/deidentify-rules';
 import { Extracts } from '../../src/secondary/extract';
 import { Pseudonyms } from '../../src/secondary/pseudonyms';
 import { createResearchFeed } from '../../src/secondary/research-feed';
@@ -60,7 +60,7 @@ beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crg-research-'));
   pseudonyms = new Pseudonyms(loadPseudonymSecret({ generatedFile: path.join(dir, 'secret') }).secret);
   store = new ResearchStore(path.join(dir, 'research.sqlite'));
-  extracts = new Extracts(store, pseudonyms);
+  extracts = new Extracts(store, pseudonyms, new Deidentifier(loadRules(), pseudonyms));
   feed = createResearchFeed({ store, deidentifier: new Deidentifier(loadRules(), pseudonyms), pseudonyms, logger: createLogger('error', new PassThrough()) });
   feed(PEOPLE.map((n, i) => ({ record: record(n, `OBS-${i}`), resources: [pulse(n, `OBS-${i}`)] })));
 });
@@ -98,6 +98,22 @@ describe('research store', () => {
     expect((await read('p')).lines).toHaveLength(3);
     feed([{ record: record(PEOPLE[0], 'OBS-0', 3), resources: [pulse(PEOPLE[0], 'OBS-0', 'spo2')] }]);
     expect((await read('p')).lines).toHaveLength(2);
+  });
+
+  it('applies rules tightened after the data was stored: an element no longer named leaves every extract', async () => {
+    expect((await read('p')).lines[0].valueQuantity).toEqual({ value: 70 });
+    const rules = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'mappings', 'deidentify.json'), 'utf8')) as { resources: Record<string, Record<string, string>> };
+    delete rules.resources.Observation.valueQuantity;
+    extracts = new Extracts(store, pseudonyms, new Deidentifier(parseRules(rules), pseudonyms));
+    const lines = (await read('p')).lines;
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      expect(line.valueQuantity).toBeUndefined();
+      expect(line.subject).toBeDefined();
+    }
+    delete rules.resources.Observation;
+    extracts = new Extracts(store, pseudonyms, new Deidentifier(parseRules(rules), pseudonyms));
+    expect((await read('p')).lines).toEqual([]);
   });
 
   it('gives only what was written since the instant asked for', async () => {

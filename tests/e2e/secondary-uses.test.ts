@@ -150,10 +150,14 @@ describe('the de-identified extract of the whole care home', () => {
   });
 
   it('gives birth years only, and a band instead for people aged 90 or over', () => {
-    for (const patient of first.lines.filter((l) => l.resourceType === 'Patient')) {
+    const patients = first.lines.filter((l) => l.resourceType === 'Patient');
+    for (const patient of patients) {
       if (patient.birthDate !== undefined) expect(patient.birthDate).toMatch(/^\d{4}$/);
       else expect(patient.extension).toEqual([expect.objectContaining({ valueString: '90 or over' })]);
     }
+    // The care home has residents born in 1925 and 1926: both kinds are in the extract.
+    expect(patients.filter((p) => p.birthDate === undefined).length).toBeGreaterThan(0);
+    expect(patients.filter((p) => p.birthDate !== undefined).length).toBeGreaterThan(0);
   });
 
   it('links every resource about a person to a Patient in the same extract', () => {

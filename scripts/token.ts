@@ -1,5 +1,5 @@
 /**
- * npm run token -- --role <provider|gp|operator|patient-app> [--org ODS] [--nhs NHS_NUMBER]
+ * npm run token -- --role <provider|gp|operator|patient-app|research> [--org ODS] [--nhs NHS_NUMBER] [--project NAME]
  *                  [--scope "s1 s2"] [--ttl 3600|15m|8h] [--sub ID] [--job-role R8000]
  *
  * Prints an access token signed with the development key in DATA_DIR (default ./data/dev-keys), for
@@ -11,16 +11,17 @@
  *   npm run -s token -- --role provider --org VNAA1
  *   npm run -s token -- --role patient-app --nhs 9434765919
  *   npm run -s token -- --role operator
+ *   npm run -s token -- --role research --project falls-2026
  */
 import { parseArgs } from 'node:util';
 import type { Caller } from '../src/auth/caller';
-import { isOdsCode, normaliseOdsCode } from '../src/auth/caller';
+import { isOdsCode, isProjectName, normaliseOdsCode } from '../src/auth/caller';
 import { loadDevSigningKey } from '../src/auth/dev-keys';
 import { MAX_DEV_TOKEN_SECONDS, mintDevToken } from '../src/auth/dev-token';
 import { loadConfig } from '../src/config';
 import { checkNhsNumber } from '../src/ingest/nhs-number';
 
-const ROLES = ['provider', 'gp', 'operator', 'patient-app'] as const;
+const ROLES = ['provider', 'gp', 'operator', 'patient-app', 'research'] as const;
 type Role = (typeof ROLES)[number];
 
 const DEFAULT_SCOPES: Record<Role, string> = {
@@ -28,6 +29,7 @@ const DEFAULT_SCOPES: Record<Role, string> = {
   gp: 'user/*.read',
   operator: '',
   'patient-app': 'patient/AuditEvent.read',
+  research: 'system/*.read',
 };
 
 class UsageError extends Error {}
@@ -64,6 +66,11 @@ function callerFor(values: Record<string, string | undefined>): Caller {
       if (!nhs.ok) throw new UsageError(`--role patient-app needs --nhs <NHS number>: ${nhs.reason}`);
       return { kind: 'patient-app', clientId: values.sub ?? 'dev-patient-app', nhsNumber: nhs.value, scopes };
     }
+    case 'research': {
+      const project = values.project ?? '';
+      if (!isProjectName(project)) throw new UsageError('--role research needs --project <name> (letters, digits, . _ -)');
+      return { kind: 'research', clientId: values.sub ?? `dev-research-${project}`, project, scopes };
+    }
   }
 }
 
@@ -73,6 +80,7 @@ async function main(): Promise<number> {
       role: { type: 'string' },
       org: { type: 'string' },
       nhs: { type: 'string' },
+      project: { type: 'string' },
       scope: { type: 'string' },
       ttl: { type: 'string', default: '3600' },
       sub: { type: 'string' },

@@ -21,6 +21,7 @@ import { createLogger, type Logger } from './observability/logger';
 import { createDeliveryMetrics } from './observability/metrics';
 import { RetentionJob } from './outbox/retention';
 import { SqliteOutbox } from './outbox/sqlite-outbox';
+import { openSecondaryUses } from './secondary';
 import { loadValidator } from './validate';
 
 export interface Gateway {
@@ -60,6 +61,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const security = createSecurity(authenticator, new AuditLog(auditStore, outbox));
 
   const jobs = new JobStore(path.join(config.dataDir, 'jobs.sqlite'));
+  const secondary = config.secondary.enabled ? openSecondaryUses(config.secondary, logger) : undefined;
   const app = createApp({
     jobs,
     logger,
@@ -68,10 +70,11 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     rateLimitPerMinute: config.rateLimitPerMinute,
     security,
     auditStore,
-    ingest: { mappings, schemas: createSchemaChecker(mappings), validator, outbox, onQueued: () => worker.notify() },
+    ingest: { mappings, schemas: createSchemaChecker(mappings), validator, outbox, onQueued: () => worker.notify(), onAccepted: secondary?.feed },
     scr,
     worker,
     metrics: metrics.registry,
+    secondary,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
@@ -101,6 +104,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       await outbox.close();
       auditStore.close();
       jobs.close();
+      secondary?.close();
       await devScr?.close();
     },
   };

@@ -69,6 +69,7 @@ export const CALLER_KIND_DISPLAY: Record<CallerKind | 'unauthenticated', string>
   clinician: 'Clinician',
   operator: 'Gateway operator',
   'patient-app': 'App acting for the person',
+  research: 'Research environment',
   unauthenticated: 'Unauthenticated caller',
 };
 
@@ -94,6 +95,7 @@ function callerAgent(caller: Caller | undefined, action: AuditAction): AuditEven
       return { type, role, who: { identifier: { system: OPERATOR_ID_SYSTEM, value: caller.userId } }, requestor: true };
     case 'provider':
     case 'patient-app':
+    case 'research':
       return { type, role, who: { type: 'Device', identifier: { system: CLIENT_ID_SYSTEM, value: caller.clientId } }, requestor: true };
   }
 }

@@ -11,11 +11,20 @@ export type Caller =
   /** Someone who runs the gateway: admin API only, never clinical content. */
   | { kind: 'operator'; userId: string; scopes: string[] }
   /** A patient-facing app acting for one person, for the transparency log only. */
-  | { kind: 'patient-app'; clientId: string; nhsNumber: string; scopes: string[] };
+  | { kind: 'patient-app'; clientId: string; nhsNumber: string; scopes: string[] }
+  /** A research environment's client (application-restricted), bound to the one extract project it serves. */
+  | { kind: 'research'; clientId: string; project: string; scopes: string[] };
 
 export type CallerKind = Caller['kind'];
 
-export const CALLER_KINDS: readonly CallerKind[] = ['provider', 'clinician', 'operator', 'patient-app'];
+export const CALLER_KINDS: readonly CallerKind[] = ['provider', 'clinician', 'operator', 'patient-app', 'research'];
+
+/** An extract project's name: letters, digits, dot, dash, underscore; it names a pseudonym key, so it is case-sensitive. */
+const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function isProjectName(name: string): boolean {
+  return PROJECT_NAME.test(name);
+}
 
 /** ODS organisation codes: 3 to 10 letters and digits (e.g. Y12345, RR8, A81001), compared in upper case. */
 const ODS_CODE = /^[A-Z0-9]{3,10}$/;

@@ -11,10 +11,11 @@
  *   sub        the user id (clinician, operator) or the client id (provider, patient-app)
  *   client_id  the OAuth client; when present it is the clientId of a provider or patient-app
  *   scope      space-separated SMART on FHIR scopes: "system/*.write", "user/*.read", "patient/AuditEvent.read"
- *   crg_kind   "provider" | "clinician" | "operator" | "patient-app" — never inferred from other claims
+ *   crg_kind   "provider" | "clinician" | "operator" | "patient-app" | "research" — never inferred from other claims
  *   crg_ods    ODS code the caller acts for: the care provider (provider) or the GP practice (clinician)
  *   crg_role   clinician only: the NHS CIS2 national RBAC role (the selected role, e.g. "R8000")
  *   crg_nhs    patient-app only: the NHS number of the one person the app acts for
+ *   crg_project research only: the one de-identified extract project the research environment serves
  *
  * An identity provider that speaks NHS CIS2 maps its claims at token exchange: the selected role's
  * `org_code` to crg_ods and its `role_code` to crg_role. A claim set that does not fit this layout is an
@@ -22,13 +23,14 @@
  */
 import type { JWTPayload } from 'jose';
 import { checkNhsNumber } from '../ingest/nhs-number';
-import { CALLER_KINDS, isOdsCode, normaliseOdsCode, type Caller, type CallerKind } from './caller';
+import { CALLER_KINDS, isOdsCode, isProjectName, normaliseOdsCode, type Caller, type CallerKind } from './caller';
 
 export const CLAIM = {
   kind: 'crg_kind',
   ods: 'crg_ods',
   role: 'crg_role',
   nhsNumber: 'crg_nhs',
+  project: 'crg_project',
   scope: 'scope',
   clientId: 'client_id',
 } as const;
@@ -89,6 +91,11 @@ export function callerFromClaims(payload: JWTPayload): Caller {
       if (!nhs.ok) throw new ClaimsError(`claim ${CLAIM.nhsNumber} is not a valid NHS number`);
       return { kind: 'patient-app', clientId: clientId(payload, sub), nhsNumber: nhs.value, scopes: scopes(payload) };
     }
+    case 'research': {
+      const project = text(payload, CLAIM.project, 64);
+      if (!isProjectName(project)) throw new ClaimsError(`claim ${CLAIM.project} is not a project name`);
+      return { kind: 'research', clientId: clientId(payload, sub), project, scopes: scopes(payload) };
+    }
   }
 }
 
@@ -104,5 +111,7 @@ export function claimsForCaller(caller: Caller): JWTPayload {
       return { sub: caller.userId, [CLAIM.kind]: caller.kind, scope };
     case 'patient-app':
       return { sub: caller.clientId, [CLAIM.kind]: caller.kind, [CLAIM.nhsNumber]: caller.nhsNumber, scope };
+    case 'research':
+      return { sub: caller.clientId, [CLAIM.kind]: caller.kind, [CLAIM.project]: caller.project, scope };
   }
 }

@@ -11,6 +11,10 @@
  *   admin              operator only
  *   transparency.read  patient-app acting for that person with patient/AuditEvent.read (or patient/*.read);
  *                      or an operator
+ *   extract.read       de-identified extract: an operator (any project), or a research environment for its own
+ *                      project only, with a system read scope (system/*.read)
+ *   aggregates.read    small-number-suppressed counts: an operator, or a research environment with system/*.read
+ *   opt-outs.write     register National Data Opt-outs: operator only
  *
  * Operators never read clinical content; providers never read the shared record; patient apps see only
  * their own person's transparency log.
@@ -27,7 +31,10 @@ export type Action =
   | { type: 'record.read'; gpOdsCodes: string[]; breakGlassReason?: string; resourceTypes?: string[] }
   | { type: 'validate' }
   | { type: 'admin' }
-  | { type: 'transparency.read'; nhsNumber: string };
+  | { type: 'transparency.read'; nhsNumber: string }
+  | { type: 'extract.read'; project: string }
+  | { type: 'aggregates.read' }
+  | { type: 'opt-outs.write' };
 
 export type Decision = { allow: true; breakGlass?: boolean } | { allow: false; status: 403; reason: string };
 
@@ -103,6 +110,22 @@ function transparencyRead(caller: Caller, action: Extract<Action, { type: 'trans
   return allow;
 }
 
+function extractRead(caller: Caller, action: Extract<Action, { type: 'extract.read' }>): Decision {
+  if (caller.kind === 'operator') return allow;
+  if (caller.kind !== 'research') return deny('Only a research environment or an operator may read a de-identified extract');
+  // One environment per project: otherwise a caller could pull two projects and link their pseudonyms.
+  if (caller.project !== action.project) return deny('A research environment may extract only for its own project');
+  if (!grants(caller.scopes, 'system', ['*'], ['r', 's'])) return deny('The token lacks the system/*.read scope');
+  return allow;
+}
+
+function aggregatesRead(caller: Caller): Decision {
+  if (caller.kind === 'operator') return allow;
+  if (caller.kind !== 'research') return deny('Only a research environment or an operator may read the aggregates');
+  if (!grants(caller.scopes, 'system', ['*'], ['r', 's'])) return deny('The token lacks the system/*.read scope');
+  return allow;
+}
+
 export function authorize(caller: Caller, action: Action): Decision {
   switch (action.type) {
     case 'records.write':
@@ -117,6 +140,12 @@ export function authorize(caller: Caller, action: Action): Decision {
       return caller.kind === 'operator' ? allow : deny('Only an operator may use the admin API');
     case 'transparency.read':
       return transparencyRead(caller, action);
+    case 'extract.read':
+      return extractRead(caller, action);
+    case 'aggregates.read':
+      return aggregatesRead(caller);
+    case 'opt-outs.write':
+      return caller.kind === 'operator' ? allow : deny('Only an operator may register opt-outs');
     default:
       return deny('Unknown action');
   }

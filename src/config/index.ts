@@ -50,6 +50,15 @@ export interface Config {
     /** Where the development signing key is generated on first start and reused after. */
     devKeyDir: string;
   };
+  /** Secondary uses (src/secondary): the research store, de-identified extracts, aggregates. */
+  secondary: {
+    enabled: boolean;
+    storePath: string;
+    /** The pseudonym secret itself, or a file holding it; neither: generated into generatedSecretFile. */
+    pseudonymSecret?: string;
+    pseudonymSecretFile?: string;
+    generatedSecretFile: string;
+  };
 }
 
 export const AUTH_ALGORITHMS = ['RS256', 'RS512', 'ES256'] as const;
@@ -137,6 +146,21 @@ function authSection(env: Env, dataDir: string): Config['auth'] {
   };
 }
 
+function secondarySection(env: Env, dataDir: string): Config['secondary'] {
+  if (env.RESEARCH_PSEUDONYM_SECRET && env.RESEARCH_PSEUDONYM_SECRET_FILE) {
+    throw new ConfigError('Set RESEARCH_PSEUDONYM_SECRET or RESEARCH_PSEUDONYM_SECRET_FILE, not both');
+  }
+  const secret = env.RESEARCH_PSEUDONYM_SECRET || undefined;
+  if (secret !== undefined && secret.trim().length < 32) throw new ConfigError('RESEARCH_PSEUDONYM_SECRET must be at least 32 characters');
+  return {
+    enabled: oneOf(env, 'SECONDARY_USES', ['on', 'off'] as const, 'on') === 'on',
+    storePath: env.RESEARCH_STORE_PATH ? path.resolve(env.RESEARCH_STORE_PATH) : path.join(dataDir, 'research.sqlite'),
+    pseudonymSecret: secret,
+    pseudonymSecretFile: env.RESEARCH_PSEUDONYM_SECRET_FILE ? path.resolve(env.RESEARCH_PSEUDONYM_SECRET_FILE) : undefined,
+    generatedSecretFile: path.join(dataDir, 'research-secret'),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR || 'data');
   return {
@@ -164,5 +188,6 @@ export function loadConfig(env: Env = process.env): Config {
       },
     },
     auth: authSection(env, dataDir),
+    secondary: secondarySection(env, dataDir),
   };
 }

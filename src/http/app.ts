@@ -26,6 +26,8 @@ import { fhirReadRouter } from './routes/fhir-read';
 import { fhirValidateRouter } from './routes/fhir-validate';
 import { opsRouter } from './routes/ops';
 import { recordsRouter } from './routes/records';
+import { secondaryRouter } from './routes/secondary';
+import type { SecondaryUses } from '../secondary';
 import { transparencyRouter } from './routes/transparency';
 import type { Security } from './security';
 
@@ -41,6 +43,8 @@ export interface AppDeps {
   auditStore: AuditStore;
   jobs: JobStore;
   metrics?: Registry;
+  /** Extracts, aggregates and opt-outs; absent (SECONDARY_USES=off), those routes do not exist. */
+  secondary?: SecondaryUses;
 }
 
 const JSON_TYPES = ['application/json', 'application/fhir+json'];
@@ -84,6 +88,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(fhirValidateRouter(deps.ingest.validator, deps.security));
   app.use(transparencyRouter(deps.auditStore, deps.security));
   app.use(adminRouter({ outbox: deps.ingest.outbox, worker: deps.worker }, deps.security));
+  if (deps.secondary) app.use(secondaryRouter(deps.secondary, deps.security, deps.maxBodyBytes));
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -10,10 +10,19 @@ export interface Reply {
   headers?: Record<string, string>;
   /** FHIR resources are sent as application/fhir+json, everything else as application/json. */
   fhir?: boolean;
+  /** A body written as it is produced (NDJSON, CSV) instead of `body`; it must respect backpressure. */
+  stream?: { contentType: string; write: (out: Response) => Promise<void> };
 }
 
-export function send(res: Response, reply: Reply): void {
+/** Writes the reply; a streamed one settles when the stream ends, and a stream that fails cuts the connection. */
+export function send(res: Response, reply: Reply): void | Promise<void> {
   for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  if (reply.stream) {
+    res.status(reply.status);
+    res.type(reply.stream.contentType);
+    // Once the first byte has gone an OperationOutcome can no longer be sent: a cut connection tells the client.
+    return reply.stream.write(res).then(() => void res.end(), (err: unknown) => void res.destroy(err instanceof Error ? err : undefined));
+  }
   if (reply.body === undefined) {
     res.status(reply.status).end();
     return;
@@ -26,7 +35,7 @@ export function send(res: Response, reply: Reply): void {
 export function handle(fn: (req: Request) => Promise<Reply> | Reply): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
-      send(res, await fn(req));
+      await send(res, await fn(req));
     } catch (err) {
       next(err);
     }

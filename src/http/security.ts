@@ -44,7 +44,7 @@ export function createSecurity(authenticator: Authenticator, audit: AuditLog): S
   const record = async (action: AuditAction, description: string, outcome: 'success' | 'refused' | 'error') => {
     const context = currentContext();
     await audit.record(
-      { caller: context?.caller, action, outcome, description, breakGlassReason: context?.breakGlassReason, sourceAddress: context?.sourceAddress },
+      { caller: context?.caller, action, outcome, description: context?.auditDetail ? `${description}: ${context.auditDetail}` : description, breakGlassReason: context?.breakGlassReason, sourceAddress: context?.sourceAddress },
       context?.subjects ?? [],
     );
   };
@@ -87,7 +87,7 @@ export function createSecurity(authenticator: Authenticator, audit: AuditLog): S
         }
         try {
           await record(action, description, 'success');
-          send(res, reply);
+          await send(res, reply);
         } catch (err) {
           next(err);
         }

@@ -4,7 +4,7 @@
  * every record is collected; if any is an error the whole request is refused (422) and nothing is queued.
  * Otherwise each record becomes one submission (one transaction Bundle), committed to the outbox together.
  */
-import type { OperationOutcomeIssue } from 'fhir/r4';
+import type { OperationOutcomeIssue, Resource } from 'fhir/r4';
 import { OperationOutcomeError, badRequest, isError, issue, unprocessable } from '../fhir/operation-outcome';
 import { mapRecord, type ProviderRecord } from '../map/map-record';
 import type { MappingRegistry } from '../map/mapping-registry';
@@ -24,6 +24,18 @@ export interface IngestDeps {
   outbox: Outbox;
   /** Told after each commit, so the delivery worker starts at once instead of at its next poll. */
   onQueued?: () => void;
+  /** Told after each commit what was accepted (secondary uses); absent, ingest is unchanged. Must not throw. */
+  onAccepted?: (accepted: AcceptedSubmission[]) => void;
+}
+
+/** A record committed to the outbox, with the resources its submission carries. */
+export interface AcceptedSubmission {
+  record: ProviderRecord;
+  resources: Resource[];
+}
+
+export function acceptedSubmission(record: ProviderRecord, submission: NewSubmission): AcceptedSubmission {
+  return { record, resources: (submission.bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : [])) };
 }
 
 export interface AcceptedRecord {
@@ -134,6 +146,7 @@ export async function acceptRecords(
     );
   }
   deps.onQueued?.();
+  deps.onAccepted?.(prepared.map((p) => acceptedSubmission(p.record, p.submission)));
   return prepared.map(({ record }, i) => ({
     type: record.type,
     recordId: record.recordId,

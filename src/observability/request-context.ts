@@ -12,6 +12,8 @@ export interface RequestContext {
   breakGlassReason?: string;
   /** The caller's network address, for the audit trail. */
   sourceAddress?: string;
+  /** What the handler adds to its audit description (e.g. an extract's project and head count); never personal data. */
+  auditDetail?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
@@ -29,4 +31,10 @@ export function noteSubjects(...nhsNumbers: string[]): void {
   const context = storage.getStore();
   if (!context) return;
   context.subjects = [...new Set([...(context.subjects ?? []), ...nhsNumbers])];
+}
+
+/** Adds detail to the request's audit description (an extract's project and how many people it holds). */
+export function noteAuditDetail(detail: string): void {
+  const context = storage.getStore();
+  if (context) context.auditDetail = detail;
 }

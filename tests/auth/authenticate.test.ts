@@ -49,6 +49,8 @@ describe('bearer token authentication', () => {
       [{ sub: 'ops-1', crg_kind: 'operator', scope: '' }, { kind: 'operator', userId: 'ops-1', scopes: [] }],
       [{ sub: 'app-7', client_id: 'nhs-app', crg_kind: 'patient-app', crg_nhs: '943 476 5919', scope: 'patient/AuditEvent.read' },
         { kind: 'patient-app', clientId: 'nhs-app', nhsNumber: '9434765919', scopes: ['patient/AuditEvent.read'] }],
+      [{ sub: 'sde-1', crg_kind: 'research', crg_project: 'falls-2026', scope: 'system/*.read' },
+        { kind: 'research', clientId: 'sde-1', project: 'falls-2026', scopes: ['system/*.read'] }],
     ] as const;
     for (const [claims, expected] of cases) {
       expect(await auth.authenticate(`Bearer ${await sign({ ...claims }, keys.privateKey)}`)).toEqual(expected);
@@ -150,6 +152,8 @@ describe('bearer token authentication', () => {
       { ...GP_CLAIMS, scope: ['user/*.read'] },
       { ...GP_CLAIMS, sub: undefined },
       { sub: 'app', crg_kind: 'patient-app', crg_nhs: '9434765918', scope: 'patient/AuditEvent.read' },
+      { sub: 'sde', crg_kind: 'research', scope: 'system/*.read' },
+      { sub: 'sde', crg_kind: 'research', crg_project: 'two words', scope: 'system/*.read' },
     ]) {
       const err = await expect401(`Bearer ${await sign(claims, keys.privateKey)}`);
       expect(err.outcome.issue[0].diagnostics).not.toContain('9434765918');

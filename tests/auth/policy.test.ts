@@ -10,6 +10,7 @@ const callers: Record<Caller['kind'], Caller> = {
   clinician: { kind: 'clinician', userId: 'gp-1', odsCode: 'Y12345', role: 'R8000', scopes: ['user/*.read'] },
   operator: { kind: 'operator', userId: 'ops-1', scopes: [] },
   'patient-app': { kind: 'patient-app', clientId: 'nhs-app', nhsNumber: PERSON, scopes: ['patient/AuditEvent.read'] },
+  research: { kind: 'research', clientId: 'sde-falls', project: 'falls-2026', scopes: ['system/*.read'] },
 };
 
 /** Each action as seen from a caller: "own" is the caller's own organisation or person, "other" someone else's. */
@@ -25,22 +26,30 @@ const actions: Record<string, (own: string) => Action> = {
   admin: () => ({ type: 'admin' }),
   'transparency.read own person': () => ({ type: 'transparency.read', nhsNumber: PERSON }),
   'transparency.read other person': () => ({ type: 'transparency.read', nhsNumber: OTHER_PERSON }),
+  'extract.read own project': () => ({ type: 'extract.read', project: 'falls-2026' }),
+  'extract.read other project': () => ({ type: 'extract.read', project: 'frailty-2027' }),
+  'aggregates.read': () => ({ type: 'aggregates.read' }),
+  'opt-outs.write': () => ({ type: 'opt-outs.write' }),
 };
 
 type Expect = 'allow' | 'deny' | 'break-glass';
 const matrix: Record<string, Record<Caller['kind'], Expect>> = {
-  //                                        provider   clinician       operator  patient-app
-  'records.write own organisation':       { provider: 'allow', clinician: 'deny', operator: 'deny', 'patient-app': 'deny' },
-  'records.write other organisation':     { provider: 'deny', clinician: 'deny', operator: 'deny', 'patient-app': 'deny' },
-  'submission.read own organisation':     { provider: 'allow', clinician: 'deny', operator: 'deny', 'patient-app': 'deny' },
-  'submission.read other organisation':   { provider: 'deny', clinician: 'deny', operator: 'deny', 'patient-app': 'deny' },
-  'record.read registered at own practice': { provider: 'deny', clinician: 'allow', operator: 'deny', 'patient-app': 'deny' },
-  'record.read registered elsewhere':     { provider: 'deny', clinician: 'deny', operator: 'deny', 'patient-app': 'deny' },
-  'record.read elsewhere by break-glass': { provider: 'deny', clinician: 'break-glass', operator: 'deny', 'patient-app': 'deny' },
-  validate:                               { provider: 'allow', clinician: 'allow', operator: 'allow', 'patient-app': 'allow' },
-  admin:                                  { provider: 'deny', clinician: 'deny', operator: 'allow', 'patient-app': 'deny' },
-  'transparency.read own person':         { provider: 'deny', clinician: 'deny', operator: 'allow', 'patient-app': 'allow' },
-  'transparency.read other person':       { provider: 'deny', clinician: 'deny', operator: 'allow', 'patient-app': 'deny' },
+  //                                        provider   clinician       operator  patient-app  research
+  'records.write own organisation':       { provider: 'allow', clinician: 'deny', operator: 'deny', 'patient-app': 'deny', research: 'deny' },
+  'records.write other organisation':     { provider: 'deny', clinician: 'deny', operator: 'deny', 'patient-app': 'deny', research: 'deny' },
+  'submission.read own organisation':     { provider: 'allow', clinician: 'deny', operator: 'deny', 'patient-app': 'deny', research: 'deny' },
+  'submission.read other organisation':   { provider: 'deny', clinician: 'deny', operator: 'deny', 'patient-app': 'deny', research: 'deny' },
+  'record.read registered at own practice': { provider: 'deny', clinician: 'allow', operator: 'deny', 'patient-app': 'deny', research: 'deny' },
+  'record.read registered elsewhere':     { provider: 'deny', clinician: 'deny', operator: 'deny', 'patient-app': 'deny', research: 'deny' },
+  'record.read elsewhere by break-glass': { provider: 'deny', clinician: 'break-glass', operator: 'deny', 'patient-app': 'deny', research: 'deny' },
+  validate:                               { provider: 'allow', clinician: 'allow', operator: 'allow', 'patient-app': 'allow', research: 'allow' },
+  admin:                                  { provider: 'deny', clinician: 'deny', operator: 'allow', 'patient-app': 'deny', research: 'deny' },
+  'transparency.read own person':         { provider: 'deny', clinician: 'deny', operator: 'allow', 'patient-app': 'allow', research: 'deny' },
+  'transparency.read other person':       { provider: 'deny', clinician: 'deny', operator: 'allow', 'patient-app': 'deny', research: 'deny' },
+  'extract.read own project':             { provider: 'deny', clinician: 'deny', operator: 'allow', 'patient-app': 'deny', research: 'allow' },
+  'extract.read other project':           { provider: 'deny', clinician: 'deny', operator: 'allow', 'patient-app': 'deny', research: 'deny' },
+  'aggregates.read':                      { provider: 'deny', clinician: 'deny', operator: 'allow', 'patient-app': 'deny', research: 'allow' },
+  'opt-outs.write':                       { provider: 'deny', clinician: 'deny', operator: 'allow', 'patient-app': 'deny', research: 'deny' },
 };
 
 const rows = Object.entries(matrix).flatMap(([action, byKind]) =>
@@ -112,6 +121,17 @@ describe('scopes', () => {
   it('lets a provider read back its submissions only with a system scope', () => {
     expect(authorize(provider(['system/*.read']), { type: 'submission.read', providerOds: 'VNAA1' }).allow).toBe(true);
     expect(authorize(provider(['user/*.read']), { type: 'submission.read', providerOds: 'VNAA1' }).allow).toBe(false);
+  });
+
+  it('lets a research environment extract and read aggregates only with a system read scope', () => {
+    const research = (scopes: string[]): Caller => ({ ...callers.research, scopes }) as Caller;
+    for (const action of [{ type: 'extract.read', project: 'falls-2026' }, { type: 'aggregates.read' }] as Action[]) {
+      expect(authorize(research(['system/*.read']), action).allow).toBe(true);
+      expect(authorize(research(['system/*.rs']), action).allow).toBe(true);
+      expect(authorize(research(['user/*.read']), action).allow).toBe(false);
+      expect(authorize(research(['system/Observation.read']), action).allow).toBe(false);
+      expect(authorize(research([]), action).allow).toBe(false);
+    }
   });
 
   it('lets a patient app read the transparency log only with a patient AuditEvent read scope', () => {

@@ -44,6 +44,7 @@ describe('npm run token', () => {
       [['--role', 'provider', '--org', 'VNAA1'], { kind: 'provider', odsCode: 'VNAA1', scopes: ['system/*.write'] }],
       [['--role', 'operator'], { kind: 'operator', scopes: [] }],
       [['--role', 'patient-app', '--nhs', '943 476 5919', '--ttl', '15m'], { kind: 'patient-app', nhsNumber: '9434765919' }],
+      [['--role', 'research', '--project', 'falls-2026'], { kind: 'research', project: 'falls-2026', scopes: ['system/*.read'] }],
       [['--role', 'gp', '--org', 'A81001', '--scope', 'user/Patient.read', '--sub', 'me'], { userId: 'me', scopes: ['user/Patient.read'] }],
     ];
     const runs = await Promise.all(cases.map(([args]) => token(args, { DATA_DIR: dataDir })));

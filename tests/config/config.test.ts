@@ -14,6 +14,9 @@ describe('configuration', () => {
     [{ SCR_BASE_URL: 'not a url' }, /SCR_BASE_URL must be an absolute/],
     [{ SCR_BASE_URL: 'ftp://scr.example' }, /SCR_BASE_URL must use http or https/],
     [{ LOG_LEVEL: 'verbose' }, /LOG_LEVEL must be one of/],
+    [{ SECONDARY_USES: 'maybe' }, /SECONDARY_USES must be one of/],
+    [{ RESEARCH_PSEUDONYM_SECRET: 'too short' }, /RESEARCH_PSEUDONYM_SECRET must be at least 32/],
+    [{ RESEARCH_PSEUDONYM_SECRET: 'x'.repeat(32), RESEARCH_PSEUDONYM_SECRET_FILE: '/run/secret' }, /not both/],
   ])('stops with a clear message for %p', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -21,5 +24,17 @@ describe('configuration', () => {
 
   it('drops a trailing slash from the SCR base URL', () => {
     expect(loadConfig({ SCR_BASE_URL: 'https://scr.example.nhs.uk/fhir/' }).scrBaseUrl).toBe('https://scr.example.nhs.uk/fhir');
+  });
+
+  it('keeps the research store and its generated secret in the data folder unless told otherwise', () => {
+    const config = loadConfig({ DATA_DIR: '/srv/crg' });
+    expect(config.secondary).toEqual({
+      enabled: true,
+      storePath: '/srv/crg/research.sqlite',
+      pseudonymSecret: undefined,
+      pseudonymSecretFile: undefined,
+      generatedSecretFile: '/srv/crg/research-secret',
+    });
+    expect(loadConfig({ SECONDARY_USES: 'off' }).secondary.enabled).toBe(false);
   });
 });

@@ -27,7 +27,17 @@ const callers: Record<string, Caller | 'none' | 'garbage'> = {
   'an operator': OPERATOR,
   "the resident's app": { kind: 'patient-app', clientId: 'nhs-app', nhsNumber: NHS, scopes: ['patient/AuditEvent.read'] },
   "another person's app": { kind: 'patient-app', clientId: 'nhs-app', nhsNumber: '9000000009', scopes: ['patient/AuditEvent.read'] },
+  'a research environment': { kind: 'research', clientId: 'sde-falls', project: 'falls-2026', scopes: ['system/*.read'] },
 };
+
+/** Reads an NDJSON answer as text, which supertest would otherwise not buffer (an error answer is still JSON). */
+const asText = (r: request.Test): request.Test =>
+  r.buffer(true).parse((res, done) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => (text += chunk));
+    res.on('end', () => done(null, /ndjson/.test(String(res.headers['content-type'])) ? text : JSON.parse(text)));
+  });
 
 type Call = (auth: (r: request.Test) => request.Test) => request.Test;
 const endpoints: Record<string, Call> = {
@@ -38,19 +48,23 @@ const endpoints: Record<string, Call> = {
   'POST /fhir/$validate': (a) => a(request(gw.url).post('/fhir/$validate')).send({ resourceType: 'Patient', gender: 'female' }),
   'GET /v1/admin/dead-letters': (a) => a(request(gw.url).get('/v1/admin/dead-letters')),
   'GET /v1/transparency/{nhsNumber}': (a) => a(request(gw.url).get(`/v1/transparency/${NHS}`)),
+  'GET /v1/extracts/deidentified': (a) => asText(a(request(gw.url).get('/v1/extracts/deidentified').query({ project: 'falls-2026' }))),
+  'GET /v1/aggregates': (a) => a(request(gw.url).get('/v1/aggregates')),
+  'POST /v1/admin/opt-outs': (a) => a(request(gw.url).post('/v1/admin/opt-outs')).send({ nhsNumbers: ['9000000009'] }),
 };
 
 // Expected status for each caller (rows) at each endpoint (columns, in the order above).
 const expected: Record<string, number[]> = {
-  'no token':               [401, 401, 401, 401, 401, 401, 401],
-  'a malformed token':      [401, 401, 401, 401, 401, 401, 401],
-  'the care home':          [202, 200, 403, 403, 200, 403, 403],
-  'another care home':      [403, 403, 403, 403, 200, 403, 403],
-  "the resident's GP":      [403, 403, 200, 200, 200, 403, 403],
-  'a GP elsewhere':         [403, 403, 403, 403, 200, 403, 403],
-  'an operator':            [403, 403, 403, 403, 200, 200, 200],
-  "the resident's app":     [403, 403, 403, 403, 200, 403, 200],
-  "another person's app":   [403, 403, 403, 403, 200, 403, 403],
+  'no token':               [401, 401, 401, 401, 401, 401, 401, 401, 401, 401],
+  'a malformed token':      [401, 401, 401, 401, 401, 401, 401, 401, 401, 401],
+  'the care home':          [202, 200, 403, 403, 200, 403, 403, 403, 403, 403],
+  'another care home':      [403, 403, 403, 403, 200, 403, 403, 403, 403, 403],
+  "the resident's GP":      [403, 403, 200, 200, 200, 403, 403, 403, 403, 403],
+  'a GP elsewhere':         [403, 403, 403, 403, 200, 403, 403, 403, 403, 403],
+  'an operator':            [403, 403, 403, 403, 200, 200, 200, 200, 200, 200],
+  "the resident's app":     [403, 403, 403, 403, 200, 403, 200, 403, 403, 403],
+  "another person's app":   [403, 403, 403, 403, 200, 403, 403, 403, 403, 403],
+  'a research environment': [403, 403, 403, 403, 200, 403, 403, 200, 200, 403],
 };
 
 const auditCount = (): number => (audit.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n;

@@ -7,7 +7,8 @@
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import { OperationOutcomeError, issue } from '../../fhir/operation-outcome';
 import { StaleRecordError, type NewSubmission } from '../../outbox/outbox';
-import { prepareRecord, type IngestDeps, type RecordGate } from '../accept';
+import type { ProviderRecord } from '../../map/map-record';
+import { acceptedSubmission, prepareRecord, type IngestDeps, type RecordGate } from '../accept';
 import type { BulkItem } from './lines';
 import { MAX_KEPT_ISSUES, type JobStatus, type JobStore } from './job-store';
 
@@ -20,7 +21,7 @@ export interface BulkDeps extends IngestDeps {
 
 export async function ingestBulk(deps: BulkDeps, items: AsyncIterable<BulkItem>, job: JobStatus, gate?: RecordGate): Promise<JobStatus> {
   const status: JobStatus = { ...job };
-  let pending: { submission: NewSubmission; path: string }[] = [];
+  let pending: { submission: NewSubmission; record: ProviderRecord; path: string }[] = [];
 
   const reject = (found: OperationOutcomeIssue[]) => {
     status.rejected++;
@@ -36,6 +37,7 @@ export async function ingestBulk(deps: BulkDeps, items: AsyncIterable<BulkItem>,
       await deps.outbox.enqueue(group.map((g) => g.submission));
       status.accepted += group.length;
       deps.onQueued?.();
+      deps.onAccepted?.(group.map((g) => acceptedSubmission(g.record, g.submission)));
     } catch (err) {
       if (!(err instanceof StaleRecordError)) throw err;
       const stale = new Set(err.stale.map((s) => s.index));
@@ -56,7 +58,7 @@ export async function ingestBulk(deps: BulkDeps, items: AsyncIterable<BulkItem>,
       } else {
         try {
           const prepared = await prepareRecord(deps, item.record, path, gate);
-          if (prepared.submission) pending.push({ submission: prepared.submission, path });
+          if (prepared.submission && prepared.record) pending.push({ submission: prepared.submission, record: prepared.record, path });
           else reject(prepared.issues);
         } catch (err) {
           // The gate refused this line (e.g. another provider's ODS code): the line is rejected, not the job.

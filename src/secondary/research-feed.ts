@@ -1,0 +1,55 @@
+/**
+ * The ingest hook that feeds secondary uses: after an accepted batch is committed to the outbox, each
+ * record's resources are de-identified and written to the research store. It never fails the request:
+ * the records are already accepted for direct care, so a research store failure is logged (without
+ * personal data) and counted, and those records are missing from extracts until they are sent again.
+ */
+import type { Resource } from 'fhir/r4';
+import type { AcceptedSubmission } from '../ingest/accept';
+import type { Logger } from '../observability/logger';
+import type { Deidentifier } from './deidentify';
+import { eventDate, factOf, isoWeek } from './facts';
+import type { Pseudonyms } from './pseudonyms';
+import type { ResearchStore, StoredResource } from './research-store';
+
+type Identified = Resource & { identifier?: { system?: string; value?: string }[] };
+
+export type ResearchFeed = (accepted: AcceptedSubmission[]) => void;
+
+export function createResearchFeed(deps: { store: ResearchStore; deidentifier: Deidentifier; pseudonyms: Pseudonyms; logger: Logger }): ResearchFeed {
+  return (accepted) => {
+    const now = new Date();
+    try {
+      const records = accepted.map(({ record, resources }) => {
+        const recordRef = `${record.careProvider.odsCode}/${record.type}/${record.recordId}`;
+        const recordKey = deps.pseudonyms.id('record', recordRef);
+        const person = deps.pseudonyms.person(record.nhsNumber);
+        const stored: StoredResource[] = [];
+        resources.forEach((resource, index) => {
+          const clean = deps.deidentifier.deidentify(resource, now);
+          if (!clean) return;
+          const id = (resource as Identified).identifier?.find((i) => i.system && i.value);
+          const identity = id ? `${resource.resourceType}|${id.system}|${id.value}` : `${recordRef}#${index}`;
+          const when = eventDate(resource) ?? record.recordedAt ?? now.toISOString();
+          stored.push({
+            resourceKey: deps.pseudonyms.id('resource', identity),
+            recordKey,
+            person: resource.resourceType === 'Organization' ? undefined : person,
+            provider: record.careProvider.odsCode,
+            resourceType: resource.resourceType,
+            fact: factOf(resource, record.type),
+            week: isoWeek(when),
+            resource: clean,
+          });
+        });
+        return { recordKey, resources: stored };
+      });
+      deps.store.write(records, now);
+    } catch (err) {
+      deps.logger.error('research store write failed; these records are missing from de-identified extracts', {
+        records: accepted.length,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  };
+}

@@ -23,7 +23,7 @@ export function createResearchFeed(deps: { store: ResearchStore; deidentifier: D
       const records = accepted.map(({ record, resources }) => {
         const recordRef = `${record.careProvider.odsCode}/${record.type}/${record.recordId}`;
         const recordKey = deps.pseudonyms.id('record', recordRef);
-        const person = deps.pseudonyms.person(record.nhsNumber);
+        const person = record.nhsNumber === undefined ? undefined : deps.pseudonyms.person(record.nhsNumber);
         const stored: StoredResource[] = [];
         resources.forEach((resource, index) => {
           const clean = deps.deidentifier.deidentify(resource, now);

@@ -15,7 +15,8 @@ import { startTestGateway, type TestGateway } from '../support/gateway';
 
 interface InputRecord {
   type: string;
-  nhsNumber: string;
+  /** Absent on records about no one person (staff, the care home's location). */
+  nhsNumber?: string;
   data: Record<string, unknown>;
 }
 
@@ -25,7 +26,7 @@ const records = fs
   .filter(Boolean)
   .map((line) => JSON.parse(line) as InputRecord);
 const byPerson = new Map<string, InputRecord[]>();
-for (const r of records) byPerson.set(r.nhsNumber, [...(byPerson.get(r.nhsNumber) ?? []), r]);
+for (const r of records) if (r.nhsNumber) byPerson.set(r.nhsNumber, [...(byPerson.get(r.nhsNumber) ?? []), r]);
 const people = [...byPerson.keys()];
 
 const RESEARCH: Caller = { kind: 'research', clientId: 'sde-falls', project: 'falls-2026', scopes: ['system/*.read'] };
@@ -54,8 +55,10 @@ function directIdentifiers(): { exact: Set<string>; words: Set<string> } {
       name?: Name; address?: Address; birthDate?: string; telecom?: { value: string }[]; workPhone?: string;
       decidedBy?: { name?: string };
     };
-    exact.add(r.nhsNumber);
-    exact.add(`${r.nhsNumber.slice(0, 3)} ${r.nhsNumber.slice(3, 6)} ${r.nhsNumber.slice(6)}`);
+    if (r.nhsNumber) {
+      exact.add(r.nhsNumber);
+      exact.add(`${r.nhsNumber.slice(0, 3)} ${r.nhsNumber.slice(3, 6)} ${r.nhsNumber.slice(6)}`);
+    }
     name(d.name);
     address(d.address);
     if (r.type === 'resident' && d.birthDate) exact.add(d.birthDate);

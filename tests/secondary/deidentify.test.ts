@@ -179,7 +179,7 @@ describe('the rule file', () => {
     const emitted = new Set<string>();
     for (const type of registry.types.keys()) {
       const example = JSON.parse(fs.readFileSync(path.join(MAPPINGS_DIR, type, 'example.json'), 'utf8')) as ProviderRecord;
-      const result = await mapRecord(registry.types.get(type)!, { ...example, nhsNumber: example.nhsNumber.replace(/[\s-]/g, '') }, '$');
+      const result = await mapRecord(registry.types.get(type)!, { ...example, nhsNumber: example.nhsNumber?.replace(/[\s-]/g, '') }, '$');
       if (result.ok) for (const r of result.resources) emitted.add(r.resourceType);
     }
     emitted.add('Provenance'); // added to every submission by src/map/provenance.ts

@@ -1,0 +1,325 @@
+/**
+ * The outbox in PostgreSQL (node-postgres), for several gateway replicas sharing one queue. Same contract as
+ * the SQLite outbox; what differs is that other replicas claim, mark and recover concurrently: claims are
+ * serialised per ordering key and held by a lease (see postgres-claim.ts), and recover() takes back only
+ * leases that ran out. Commits wait for the WAL flush (synchronous_commit at its default, on), so an answered
+ * 202 survives a crash of the database server too.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Bundle, OperationOutcome } from 'fhir/r4';
+import { Pool, type PoolClient } from 'pg';
+import {
+  IdempotencyKeyTaken,
+  OutboxStateError,
+  StaleRecordError,
+  SUBMISSION_STATES,
+  type ClaimedSubmission,
+  type IdempotencyKey,
+  type NewSubmission,
+  type Outbox,
+  type SubmissionState,
+  type SubmissionStatus,
+} from './outbox';
+import { claimDue } from './postgres-claim';
+import { migratePostgres } from './postgres-schema';
+
+
+export interface PostgresOutboxOptions {
+  /** postgres:// or postgresql:// URL; `?options=-c search_path=...` picks the schema. */
+  connectionString: string;
+  /** How long a claim holds before another replica may take it back; longer than the SCR time-out. */
+  leaseMs: number;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+}
+
+interface Row {
+  id: string;
+  provider_ods: string;
+  records: string;
+  state: SubmissionState;
+  attempts: number;
+  accepted_at: Date;
+  updated_at: Date;
+  next_attempt_at: Date;
+  delivered_at: Date | null;
+  last_error: string | null;
+}
+
+const STATUS_COLUMNS =
+  'id, provider_ods, records, state, attempts, accepted_at, updated_at, next_attempt_at, delivered_at, last_error';
+
+export class PostgresOutbox implements Outbox {
+  /** This process's name in claimed_by, for operators reading the table. */
+  readonly replicaId = randomUUID();
+  /** Claim tokens of the submissions this instance has out: a mark must present the token of its claim. */
+  private readonly claims = new Map<string, string>();
+  private closed = false;
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly leaseMs: number,
+  ) {}
+
+  /** Connects, creates or migrates the schema, and returns the outbox. */
+  static async open(options: PostgresOutboxOptions): Promise<PostgresOutbox> {
+    const pool = new Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+    try {
+      const client = await pool.connect();
+      try {
+        await migratePostgres(client);
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new PostgresOutbox(pool, options.leaseMs);
+  }
+
+  async enqueue(submissions: NewSubmission[], idempotency?: IdempotencyKey): Promise<string[]> {
+    const now = new Date();
+    return this.transaction(async (client) => {
+      // Reserve the key first: a concurrent request with the same key waits here and then finds it taken.
+      if (idempotency) {
+        const reserved = await client.query(
+          `INSERT INTO idempotency_keys (key, request_hash, ids, created_at) VALUES ($1, $2, '[]', $3)
+           ON CONFLICT (key) DO NOTHING RETURNING key`,
+          [idempotency.key, idempotency.requestHash, now],
+        );
+        if (reserved.rowCount === 0) throw new IdempotencyKeyTaken();
+      }
+      const stale = await this.checkVersions(client, submissions);
+      if (stale.length > 0) throw new StaleRecordError(stale);
+      const ids = submissions.map(() => randomUUID());
+      // One statement for the batch; WITH ORDINALITY keeps acceptance (seq) order the batch's order.
+      await client.query(
+        `INSERT INTO submissions (id, provider_ods, ordering_key, records, bundle, state, accepted_at, updated_at, next_attempt_at)
+         SELECT id, provider_ods, ordering_key, records, bundle, 'queued', $6, $6, $6
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+           WITH ORDINALITY AS u(id, provider_ods, ordering_key, records, bundle, n)
+         ORDER BY n`,
+        [
+          ids,
+          submissions.map((s) => s.providerOds),
+          submissions.map((s) => s.orderingKey),
+          submissions.map((s) => JSON.stringify(s.records)),
+          submissions.map((s) => JSON.stringify(s.bundle)),
+          now,
+        ],
+      );
+      if (idempotency) await client.query('UPDATE idempotency_keys SET ids = $2 WHERE key = $1', [idempotency.key, JSON.stringify(ids)]);
+      return ids;
+    });
+  }
+
+  /**
+   * Raise each record's accepted version, or report it stale; in the enqueue transaction. The upsert locks
+   * the record's row until commit, so two replicas accepting versions of one record do it one after the other.
+   * Taken in the batch's order, so a batch holding two versions of one record behaves as in SQLite.
+   */
+  private async checkVersions(client: PoolClient, submissions: NewSubmission[]): Promise<StaleRecordError['stale']> {
+    const stale: StaleRecordError['stale'] = [];
+    const versioned = submissions.flatMap((s, index) => (s.version ? [{ index, ...s.version }] : []));
+    if (versioned.length === 0) return stale;
+    const upsert = `INSERT INTO record_versions AS r (record, version)
+       SELECT * FROM unnest($1::text[], $2::integer[])
+       ON CONFLICT (record) DO UPDATE SET version = GREATEST(r.version, excluded.version)
+       RETURNING record, version`;
+    const distinct = new Set(versioned.map((v) => v.record)).size === versioned.length;
+    // One statement when every record appears once (the usual case); one per version otherwise.
+    const batches = distinct ? [versioned] : versioned.map((v) => [v]);
+    for (const batch of batches) {
+      const { rows } = await client.query<{ record: string; version: number }>(upsert, [batch.map((v) => v.record), batch.map((v) => v.version)]);
+      const current = new Map(rows.map((r) => [r.record, r.version]));
+      for (const v of batch) {
+        const now = current.get(v.record) ?? v.version;
+        if (now > v.version) stale.push({ index: v.index, version: v.version, current: now });
+      }
+    }
+    return stale.sort((a, b) => a.index - b.index);
+  }
+
+  async idempotent(key: string): Promise<{ requestHash: string; ids: string[] } | undefined> {
+    const { rows } = await this.pool.query<{ request_hash: string; ids: string }>(
+      'SELECT request_hash, ids FROM idempotency_keys WHERE key = $1',
+      [key],
+    );
+    return rows[0] && { requestHash: rows[0].request_hash, ids: JSON.parse(rows[0].ids) as string[] };
+  }
+
+  async get(id: string): Promise<SubmissionStatus | undefined> {
+    if (!isUuid(id)) return undefined;
+    const { rows } = await this.pool.query<Row>(`SELECT ${STATUS_COLUMNS} FROM submissions WHERE id = $1`, [id]);
+    return rows[0] && toStatus(rows[0]);
+  }
+
+  async claim(limit: number, now: Date = new Date()): Promise<ClaimedSubmission[]> {
+    if (limit <= 0) return [];
+    const client = await this.pool.connect();
+    try {
+      const rows = await claimDue(client, { limit, now, replicaId: this.replicaId, leaseMs: this.leaseMs });
+      return rows.map((row) => {
+        this.claims.set(row.id, row.claim_token);
+        // A queued row always has its bundle: prune only touches delivered rows.
+        return { id: row.id, attempts: row.attempts, bundle: JSON.parse(row.bundle ?? 'null') as Bundle };
+      });
+    } finally {
+      client.release();
+    }
+  }
+
+  async markDelivered(id: string, response: Bundle | undefined, now: Date = new Date()): Promise<void> {
+    await this.mark(
+      id,
+      `state = 'delivered', attempts = attempts + 1, response = $3, last_error = NULL, delivered_at = $4, updated_at = $4`,
+      [response === undefined ? null : JSON.stringify(response), now],
+    );
+  }
+
+  async markRetry(id: string, error: OperationOutcome, nextAttemptAt: Date): Promise<void> {
+    await this.mark(id, `state = 'queued', attempts = attempts + 1, last_error = $3, next_attempt_at = $4, updated_at = $5`, [
+      JSON.stringify(error),
+      nextAttemptAt,
+      new Date(),
+    ]);
+  }
+
+  async markDead(id: string, state: 'rejected' | 'failed', error: OperationOutcome): Promise<void> {
+    await this.mark(id, `state = $3, attempts = attempts + 1, last_error = $4, updated_at = $5`, [state, JSON.stringify(error), new Date()]);
+  }
+
+  /** End this instance's claim on `id`. Refused when the claim is not ours (any more): another replica took it back. */
+  private async mark(id: string, set: string, params: unknown[]): Promise<void> {
+    const token = this.claims.get(id);
+    if (token === undefined) throw new OutboxStateError(`Submission ${id} is not being delivered by this replica; its outcome was not recorded`);
+    const result = await this.pool.query(
+      `UPDATE submissions SET ${set}, claimed_by = NULL, claim_token = NULL, lease_until = NULL
+       WHERE id = $1 AND state = 'delivering' AND claim_token = $2`,
+      [id, token, ...params],
+    );
+    this.claims.delete(id);
+    if (result.rowCount !== 1) {
+      throw new OutboxStateError(`Submission ${id}: the claim ran out and another replica took it back; its outcome was not recorded`);
+    }
+  }
+
+  async deadLetters(limit: number): Promise<SubmissionStatus[]> {
+    const { rows } = await this.pool.query<Row>(
+      `SELECT ${STATUS_COLUMNS} FROM submissions WHERE state IN ('rejected', 'failed') ORDER BY updated_at DESC, seq DESC LIMIT $1`,
+      [limit],
+    );
+    return rows.map(toStatus);
+  }
+
+  async replay(id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    const now = new Date();
+    const result = await this.pool.query(
+      `UPDATE submissions SET state = 'queued', attempts = 0, next_attempt_at = $2, updated_at = $2
+       WHERE id = $1 AND state IN ('rejected', 'failed')`,
+      [id, now],
+    );
+    return result.rowCount === 1;
+  }
+
+  /** Start-up: take back only claims whose lease ran out; a live lease belongs to a replica still running. */
+  async recover(): Promise<number> {
+    const result = await this.pool.query(
+      `UPDATE submissions SET state = 'queued', claimed_by = NULL, claim_token = NULL, lease_until = NULL, updated_at = $1
+       WHERE state = 'delivering' AND lease_until <= clock_timestamp()`,
+      [new Date()],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async counts(): Promise<Record<SubmissionState, number>> {
+    const counts = Object.fromEntries(SUBMISSION_STATES.map((s) => [s, 0])) as Record<SubmissionState, number>;
+    const { rows } = await this.pool.query<{ state: SubmissionState; n: number }>(
+      'SELECT state, count(*)::integer AS n FROM submissions GROUP BY state',
+    );
+    for (const row of rows) counts[row.state] = row.n;
+    return counts;
+  }
+
+  async prune(olderThan: Date): Promise<number> {
+    const result = await this.pool.query(
+      `UPDATE submissions SET bundle = NULL, response = NULL
+       WHERE state = 'delivered' AND delivered_at < $1 AND (bundle IS NOT NULL OR response IS NOT NULL)`,
+      [olderThan],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async setPaused(paused: boolean): Promise<void> {
+    await this.pool.query('UPDATE delivery_control SET paused = $1, updated_at = now()', [paused]);
+  }
+
+  async isPaused(): Promise<boolean> {
+    const { rows } = await this.pool.query<{ paused: boolean }>('SELECT paused FROM delivery_control');
+    return rows[0]?.paused ?? false;
+  }
+
+  /** Writes nothing (rolled back): false when the server is unreachable, read-only (a standby) or we are closed. */
+  async writable(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      await this.transaction(async (client) => {
+        await client.query('UPDATE delivery_control SET updated_at = updated_at');
+        throw new RollBack();
+      });
+    } catch (err) {
+      return err instanceof RollBack;
+    }
+    return true;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      client.release();
+    }
+  }
+}
+
+class RollBack extends Error {}
+
+/** Ids are UUIDs; anything else cannot name a submission (and must not reach a uuid parameter). */
+function isUuid(id: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+}
+
+function toStatus(row: Row): SubmissionStatus {
+  const status: SubmissionStatus = {
+    id: row.id,
+    state: row.state,
+    providerOds: row.provider_ods,
+    records: JSON.parse(row.records) as string[],
+    attempts: row.attempts,
+    acceptedAt: row.accepted_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+  if (row.state === 'queued') status.nextAttemptAt = row.next_attempt_at.toISOString();
+  if (row.delivered_at !== null) status.deliveredAt = row.delivered_at.toISOString();
+  if (row.last_error !== null) status.lastError = JSON.parse(row.last_error) as OperationOutcome;
+  return status;
+}

@@ -41,6 +41,7 @@ export class DeliveryWorker {
   private pausedFlag = false;
   /** The latest pause/resume write to the outbox. */
   private control: Promise<void> = Promise.resolve();
+  private controlVersion = 0;
   private wake?: () => void;
 
   constructor(private readonly options: DeliveryWorkerOptions) {
@@ -94,6 +95,7 @@ export class DeliveryWorker {
   }
 
   private setPaused(paused: boolean): Promise<void> {
+    this.controlVersion++;
     this.observePaused(paused, 'by operator');
     // Writes in call order; the loop waits for the latest before it reads the flag back.
     const write = this.control.then(() => this.options.outbox.setPaused(paused));
@@ -132,8 +134,11 @@ export class DeliveryWorker {
   private async step(): Promise<number> {
     const limit = Math.min(this.concurrency - this.inFlight.size, this.breaker.permits());
     if (limit <= 0) return 0;
+    const version = this.controlVersion;
     await this.control;
-    this.observePaused(await this.options.outbox.isPaused(), 'in the outbox (by an operator, maybe on another replica)');
+    const stored = await this.options.outbox.isPaused();
+    // A pause or resume called here while we read is newer than what we read.
+    if (version === this.controlVersion) this.observePaused(stored, 'in the outbox (by an operator, maybe on another replica)');
     if (this.pausedFlag) return 0;
     const probing = this.breaker.state() === 'half-open';
     const claimed = await this.options.outbox.claim(limit);

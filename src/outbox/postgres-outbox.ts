@@ -197,7 +197,7 @@ export class PostgresOutbox implements Outbox {
     const token = this.claims.get(id);
     if (token === undefined) throw new OutboxStateError(`Submission ${id} is not being delivered by this replica; its outcome was not recorded`);
     const result = await this.pool.query(
-      `UPDATE submissions SET ${set}, claimed_by = NULL, claim_token = NULL, lease_until = NULL
+      `UPDATE submissions SET ${set}, claim_token = NULL, lease_until = NULL
        WHERE id = $1 AND state = 'delivering' AND claim_token = $2`,
       [id, token, ...params],
     );
@@ -229,7 +229,7 @@ export class PostgresOutbox implements Outbox {
   /** Start-up: take back only claims whose lease ran out; a live lease belongs to a replica still running. */
   async recover(): Promise<number> {
     const result = await this.pool.query(
-      `UPDATE submissions SET state = 'queued', claimed_by = NULL, claim_token = NULL, lease_until = NULL, updated_at = $1
+      `UPDATE submissions SET state = 'queued', claim_token = NULL, lease_until = NULL, updated_at = $1
        WHERE state = 'delivering' AND lease_until <= clock_timestamp()`,
       [new Date()],
     );

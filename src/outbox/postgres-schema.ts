@@ -25,8 +25,9 @@ const MIGRATIONS: readonly string[] = [
     next_attempt_at timestamptz NOT NULL,
     delivered_at    timestamptz,
     last_error      text,                              -- JSON OperationOutcome
-    -- While delivering: which replica holds it, the claim's own token (its mark must match) and until when
-    -- (database clock) the claim holds. After lease_until another replica may take it back.
+    -- Which replica claimed it last (kept after the outcome, for operators). While delivering: the claim's
+    -- own token (its mark must match) and until when (database clock) it holds; after that another replica
+    -- may take it back.
     claimed_by      text,
     claim_token     uuid,
     lease_until     timestamptz

@@ -5,6 +5,7 @@
  * transaction, so order and exclusion are checked where they matter: at the SCR.
  */
 import request from 'supertest';
+import { assertContract } from '../support/contract';
 import resident from '../fixtures/records/resident.json';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { throwawaySchema, type ThrowawaySchema } from '../support/postgres';
@@ -131,4 +132,32 @@ describe('two gateway replicas on one PostgreSQL outbox', () => {
       scr.holdMs = 0;
     }
   }, 180_000);
+
+  it('pauses delivery on every replica when an operator pauses one, and resumes it from the other', async () => {
+    const [a, b] = replicas;
+    const pause = await request(a.url).post('/v1/admin/delivery/pause').set('Authorization', a.as.operator);
+    assertContract(pause);
+    try {
+      const posted = await request(b.url).post('/v1/records').set('Authorization', b.as.provider).send(record(nhsNumber(500_000, 0), 'RES-2P', 1));
+      expect(posted.status).toBe(202);
+      const id = posted.body.accepted[0].submissionId as string;
+      await new Promise((r) => setTimeout(r, 500)); // many polls of both workers
+      expect((await request(b.url).get(`/v1/submissions/${id}`).set('Authorization', b.as.provider)).body.state).toBe('queued');
+      const state = await request(b.url).get('/v1/admin/delivery').set('Authorization', b.as.operator);
+      assertContract(state);
+      expect(state.body.paused).toBe(true);
+
+      const resume = await request(b.url).post('/v1/admin/delivery/resume').set('Authorization', b.as.operator);
+      assertContract(resume);
+      const until = Date.now() + 30_000;
+      let delivered = '';
+      while (delivered !== 'delivered' && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 50));
+        delivered = (await request(a.url).get(`/v1/submissions/${id}`).set('Authorization', a.as.provider)).body.state;
+      }
+      expect(delivered).toBe('delivered');
+    } finally {
+      await request(b.url).post('/v1/admin/delivery/resume').set('Authorization', b.as.operator);
+    }
+  }, 60_000);
 });

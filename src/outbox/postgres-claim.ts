@@ -44,6 +44,10 @@ const LOCK_CANDIDATE_KEYS = `
         AND NOT EXISTS (
           SELECT 1 FROM submissions e
           WHERE e.ordering_key = s.ordering_key AND e.seq < s.seq AND e.state IN ('queued', 'delivering'))
+        -- (so replayed dead letters waiting behind a send do not crowd out work that can go)
+        AND NOT EXISTS (
+          SELECT 1 FROM submissions d
+          WHERE d.ordering_key = s.ordering_key AND d.state = 'delivering' AND d.lease_until > clock_timestamp())
       UNION ALL
       SELECT ordering_key, next_attempt_at, seq FROM submissions
       WHERE state = 'delivering' AND lease_until <= clock_timestamp()

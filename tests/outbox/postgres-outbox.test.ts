@@ -98,6 +98,19 @@ describe('PostgresOutbox with several replicas', () => {
     expect((await b.get(first))?.state).toBe('queued');
   });
 
+  it('claims work that can go even when many replayed dead letters wait behind sends of their keys', async () => {
+    const a = await replica();
+    const keys = Array.from({ length: 6 }, (_, i) => String(9200000000 + i));
+    const firsts = await a.enqueue(keys.map((k) => submission(k)));
+    await a.enqueue(keys.map((k) => submission(k)));
+    await a.claim(10);
+    for (const id of firsts) await a.markDead(id, 'rejected', { resourceType: 'OperationOutcome', issue: [] });
+    expect(await a.claim(10)).toHaveLength(6); // the second of each key is out now
+    for (const id of firsts) expect(await a.replay(id)).toBe(true); // and the first waits behind it
+    const [free] = await a.enqueue([submission(PATIENT_A)]);
+    expect((await a.claim(1)).map((c) => c.id)).toEqual([free]);
+  });
+
   it('gives an Idempotency-Key to exactly one of two replicas enqueueing with it at once', async () => {
     const a = await replica();
     const b = await replica();

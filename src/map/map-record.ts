@@ -97,7 +97,7 @@ export async function mapRecord(mapping: RecordTypeMapping, record: ProviderReco
   };
   try {
     // JSONata marks its arrays with sequence flags; plainJson leaves plain FHIR JSON, as a JSON round trip would.
-    const output = plainJson((await mapping.expression.evaluate(record, bindings)) ?? null);
+    const output = plainJson((await mapping.run.evaluate(record, bindings)) ?? null);
     if (output === undefined) throw new SyntaxError('the mapping returned a function, not JSON'); // as JSON.parse would refuse it
     const resources = (Array.isArray(output) ? output : [output]).filter((r) => r !== null) as Resource[];
     return { ok: true, resources };

@@ -43,6 +43,9 @@ const STATUS_COLUMNS =
 export class SqliteOutbox implements Outbox {
   private readonly db: Database.Database;
   private readonly statements: Statements;
+  private pending: PendingEnqueue[] = [];
+  /** One enqueue call, all or nothing: run inside the group's transaction, it is a SAVEPOINT. */
+  private readonly insertOne: (items: NewSubmission[], idempotency?: IdempotencyKey) => string[];
 
   /** Opens (creating if needed) the file and migrates it. ':memory:' gives a private, non-durable store. */
   constructor(readonly path: string) {
@@ -58,40 +61,74 @@ export class SqliteOutbox implements Outbox {
       this.db.pragma('journal_size_limit = 16777216');
       migrate(this.db);
       this.statements = prepareStatements(this.db);
+      this.insertOne = this.db.transaction((items: NewSubmission[], idempotency?: IdempotencyKey) => {
+        const now = Date.now();
+        if (idempotency && this.statements.recall.get(idempotency.key)) throw new IdempotencyKeyTaken();
+        const stale: StaleRecordError['stale'] = [];
+        items.forEach((s, index) => {
+          if (!s.version) return;
+          const current = (this.statements.recordVersion.get(s.version.record) as { version: number } | undefined)?.version;
+          if (current !== undefined && current > s.version.version) stale.push({ index, version: s.version.version, current });
+          else this.statements.setRecordVersion.run({ record: s.version.record, version: s.version.version });
+        });
+        if (stale.length > 0) throw new StaleRecordError(stale);
+        const ids = items.map((s) => {
+          const id = randomUUID();
+          this.statements.insert.run({
+            id,
+            providerOds: s.providerOds,
+            orderingKey: s.orderingKey,
+            records: JSON.stringify(s.records),
+            bundle: JSON.stringify(s.bundle),
+            now,
+          });
+          return id;
+        });
+        if (idempotency) this.statements.remember.run({ ...idempotency, ids: JSON.stringify(ids), now });
+        return ids;
+      });
     } catch (err) {
       this.db.close();
       throw err;
     }
   }
 
-  async enqueue(submissions: NewSubmission[], idempotency?: IdempotencyKey): Promise<string[]> {
-    const now = Date.now();
-    const insertAll = this.db.transaction((items: NewSubmission[]) => {
-      if (idempotency && this.statements.recall.get(idempotency.key)) throw new IdempotencyKeyTaken();
-      const stale: StaleRecordError['stale'] = [];
-      items.forEach((s, index) => {
-        if (!s.version) return;
-        const current = (this.statements.recordVersion.get(s.version.record) as { version: number } | undefined)?.version;
-        if (current !== undefined && current > s.version.version) stale.push({ index, version: s.version.version, current });
-        else this.statements.setRecordVersion.run({ record: s.version.record, version: s.version.version });
-      });
-      if (stale.length > 0) throw new StaleRecordError(stale);
-      const ids = items.map((s) => {
-        const id = randomUUID();
-        this.statements.insert.run({
-          id,
-          providerOds: s.providerOds,
-          orderingKey: s.orderingKey,
-          records: JSON.stringify(s.records),
-          bundle: JSON.stringify(s.bundle),
-          now,
-        });
-        return id;
-      });
-      if (idempotency) this.statements.remember.run({ ...idempotency, ids: JSON.stringify(ids), now });
-      return ids;
+  /**
+   * Group commit: enqueues made in the same turn of the event loop share one IMMEDIATE transaction, so one
+   * fsync, each inside its own SAVEPOINT (better-sqlite3 nests transactions so), so a stale version or a taken
+   * Idempotency-Key fails that call alone. Every caller's promise settles only after the shared commit.
+   */
+  enqueue(submissions: NewSubmission[], idempotency?: IdempotencyKey): Promise<string[]> {
+    return new Promise<string[]>((resolve, reject) => {
+      this.pending.push({ submissions, idempotency, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.commitPending());
     });
-    return insertAll.immediate(submissions);
+  }
+
+  private commitPending(): void {
+    const batch = this.pending;
+    this.pending = [];
+    const outcomes: ({ ids: string[] } | { error: unknown })[] = [];
+    const all = this.db.transaction(() => {
+      for (const call of batch) {
+        try {
+          outcomes.push({ ids: this.insertOne(call.submissions, call.idempotency) });
+        } catch (error) {
+          outcomes.push({ error });
+        }
+      }
+    });
+    try {
+      all.immediate();
+    } catch (err) {
+      for (const call of batch) call.reject(err);
+      return;
+    }
+    batch.forEach((call, i) => {
+      const outcome = outcomes[i];
+      if ('ids' in outcome) call.resolve(outcome.ids);
+      else call.reject(outcome.error);
+    });
   }
 
   async idempotent(key: string): Promise<{ requestHash: string; ids: string[] } | undefined> {
@@ -278,6 +315,13 @@ function prepareStatements(db: Database.Database) {
 }
 
 class RollBack extends Error {}
+
+interface PendingEnqueue {
+  submissions: NewSubmission[];
+  idempotency?: IdempotencyKey;
+  resolve: (ids: string[]) => void;
+  reject: (err: unknown) => void;
+}
 
 function expectClaimed(changes: number, id: string): void {
   if (changes !== 1) throw new OutboxStateError(`Submission ${id} is not being delivered; its outcome was not recorded`);

@@ -1,13 +1,15 @@
-/** What only the SQLite store does: its file (WAL, bounded size, schema version) and in-memory use. The Outbox
+/** What only the SQLite store does: its file (WAL, bounded size, schema version), group commit and in-memory use. The Outbox
  * contract both stores keep is in outbox-contract.test.ts. */
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
+import { IdempotencyKeyTaken, StaleRecordError } from '../../src/outbox/outbox';
 import { SqliteOutbox } from '../../src/outbox/sqlite-outbox';
 import { SchemaVersionError } from '../../src/outbox/sqlite-schema';
 import { submission, tempDir } from './submissions';
 
 const PATIENT_A = '9434765919';
 const PATIENT_B = '9434765870';
+const versioned = (nhs: string, version: number) => ({ ...submission(nhs), version: { record: 'VM123/resident/R-1', version } });
 
 let tmp: ReturnType<typeof tempDir>;
 let outbox: SqliteOutbox;
@@ -82,6 +84,23 @@ describe('SqliteOutbox', () => {
     outbox = new SqliteOutbox(tmp.file('outbox.sqlite'));
     expect(await outbox.isPaused()).toBe(false);
     expect((await outbox.get(id))?.state).toBe('queued');
+  });
+
+  it('fails only the enqueue that is stale or reuses a key, and commits the others made in the same turn (group commit)', async () => {
+    const key = { key: 'provider:ehr:k1', requestHash: 'h1' };
+    await outbox.enqueue([versioned(PATIENT_A, 5)]);
+    // Issued in one turn of the event loop, so they share one transaction, each in its own savepoint.
+    const results = await Promise.allSettled([
+      outbox.enqueue([submission('9000000009', 'resident:R-2@1')], key),
+      outbox.enqueue([versioned(PATIENT_A, 4)]),
+      outbox.enqueue([submission('9000000017', 'resident:R-3@1')], key),
+      outbox.enqueue([versioned(PATIENT_A, 6), submission('9000000025', 'resident:R-4@1')]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(StaleRecordError);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(IdempotencyKeyTaken);
+    expect((await outbox.counts()).queued).toBe(1 + 1 + 2);
+    expect(await outbox.idempotent(key.key)).toEqual({ requestHash: 'h1', ids: (results[0] as PromiseFulfilledResult<string[]>).value });
   });
 
   it('works in memory for tests that need no file', async () => {

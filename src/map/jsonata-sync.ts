@@ -1,0 +1,630 @@
+/**
+ * A synchronous evaluator for the subset of JSONata our mappings use, compiled once from the AST that
+ * jsonata itself parses. Why: jsonata 2.x evaluates every node through async/await, and that promise
+ * machinery was most of the mapping cost (a vital-signs record: ~2 ms). The semantics here are jsonata's own,
+ * function by function (evaluate, evaluatePath, evaluateStep, evaluateFilter, the array and object
+ * constructors, lookup, append, boolean), and the built-in functions are jsonata's own implementations.
+ *
+ * Anything outside the subset (sorting, grouping, tuple streams, transforms, partial application, signatures,
+ * async built-ins other than $map and $each) makes compileSync return undefined, and the caller keeps the
+ * interpreter. A run that throws is re-run by the interpreter (fast-mapping.ts), so errors are jsonata's.
+ */
+import jsonata from 'jsonata';
+
+/** One compiled node: evaluate against an input in a frame, as jsonata's evaluate(expr, input, environment). */
+type Run = (input: unknown, env: Frame) => unknown;
+export type SyncEvaluate = (input: unknown, bindings: Record<string, unknown>) => unknown;
+
+interface Node {
+  type: string;
+  value?: unknown;
+  steps?: Node[];
+  stages?: { type: string; expr: Node }[];
+  predicate?: { type: string; expr: Node }[];
+  expressions?: Node[];
+  lhs?: Node & Node[][];
+  rhs?: Node;
+  condition?: Node;
+  then?: Node;
+  else?: Node;
+  procedure?: Node;
+  arguments?: Node[];
+  body?: Node;
+  signature?: unknown;
+  thunk?: boolean;
+  consarray?: boolean;
+  keepArray?: boolean;
+  keepSingletonArray?: boolean;
+  group?: unknown;
+  tuple?: boolean;
+  focus?: unknown;
+  index?: unknown;
+  ancestor?: unknown;
+}
+
+type Sequence = unknown[] & { sequence?: boolean; keepSingleton?: boolean; cons?: boolean; outerWrapper?: boolean; tupleStream?: boolean };
+
+class Unsupported extends Error {}
+
+const LITERALS = new Set(['string', 'number', 'value']);
+
+class Frame {
+  private readonly vars: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  constructor(private readonly parent?: Frame) {}
+  bind(name: string, value: unknown): void {
+    this.vars[name] = value;
+  }
+  lookup(name: string): unknown {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    let frame: Frame | undefined = this;
+    while (frame) {
+      if (Object.prototype.hasOwnProperty.call(frame.vars, name)) return frame.vars[name];
+      frame = frame.parent;
+    }
+    return undefined;
+  }
+}
+
+// --- jsonata's helpers, as it defines them ---------------------------------------------------------------
+
+function createSequence(...items: unknown[]): Sequence {
+  const sequence: Sequence = [];
+  sequence.sequence = true;
+  if (items.length === 1) sequence.push(items[0]);
+  return sequence;
+}
+
+const isSequence = (value: unknown): value is Sequence => Array.isArray(value) && (value as Sequence).sequence === true;
+
+interface Lambda {
+  _jsonata_lambda: true;
+  input: unknown;
+  environment: Frame;
+  arguments: Node[];
+  body: Run;
+}
+interface Builtin {
+  _jsonata_function: true;
+  implementation: (...args: unknown[]) => unknown;
+  signature?: { validate(args: unknown[], context: unknown): unknown[] };
+}
+
+const isLambda = (v: unknown): v is Lambda => !!v && (v as Lambda)._jsonata_lambda === true;
+const isBuiltin = (v: unknown): v is Builtin => !!v && (v as Builtin)._jsonata_function === true;
+const isFunction = (v: unknown): boolean => isLambda(v) || isBuiltin(v) || typeof v === 'function';
+
+function isNumeric(n: unknown): n is number {
+  if (typeof n !== 'number' || Number.isNaN(n)) return false;
+  if (!Number.isFinite(n)) throw new Unsupported('D1001');
+  return true;
+}
+
+function arity(func: unknown): number {
+  if (isLambda(func)) return func.arguments.length;
+  if (isBuiltin(func)) return func.implementation.length;
+  return (func as { length: number }).length;
+}
+
+function keys(obj: unknown): string[] {
+  return typeof obj === 'object' && obj !== null ? Object.keys(obj) : [];
+}
+
+function lookup(input: unknown, key: string): unknown {
+  if (Array.isArray(input)) {
+    const result = createSequence();
+    for (const item of input) {
+      const res = lookup(item, key);
+      if (res !== undefined) {
+        if (Array.isArray(res)) res.forEach((v) => result.push(v));
+        else result.push(res);
+      }
+    }
+    return result;
+  }
+  if (input !== null && typeof input === 'object' && Object.prototype.hasOwnProperty.call(input, key) && !isFunction(input)) {
+    return (input as Record<string, unknown>)[key];
+  }
+  return undefined;
+}
+
+function append(arg1: unknown, arg2: unknown): unknown {
+  if (arg1 === undefined) return arg2;
+  if (arg2 === undefined) return arg1;
+  const left = Array.isArray(arg1) ? arg1 : createSequence(arg1);
+  const right = Array.isArray(arg2) ? arg2 : [arg2];
+  return left.concat(right);
+}
+
+function boolean(arg: unknown): boolean | undefined {
+  if (arg === undefined) return undefined;
+  if (Array.isArray(arg)) {
+    if (arg.length === 1) return boolean(arg[0]);
+    return arg.length > 1 && arg.filter((v) => boolean(v)).length > 0;
+  }
+  if (typeof arg === 'string') return arg.length > 0;
+  if (isNumeric(arg)) return arg !== 0;
+  if (arg !== null && typeof arg === 'object' && !isFunction(arg)) return keys(arg).length > 0;
+  return arg === true;
+}
+
+function deepEqual(lhs: unknown, rhs: unknown): boolean {
+  if (lhs === rhs) return true;
+  if (typeof lhs === 'object' && typeof rhs === 'object' && lhs !== null && rhs !== null) {
+    if (Array.isArray(lhs) && Array.isArray(rhs)) {
+      return lhs.length === rhs.length && lhs.every((v, i) => deepEqual(v, rhs[i]));
+    }
+    const lkeys = Object.getOwnPropertyNames(lhs).sort();
+    const rkeys = Object.getOwnPropertyNames(rhs).sort();
+    if (lkeys.length !== rkeys.length || lkeys.some((k, i) => k !== rkeys[i])) return false;
+    return lkeys.every((k) => deepEqual((lhs as Record<string, unknown>)[k], (rhs as Record<string, unknown>)[k]));
+  }
+  return false;
+}
+
+// --- applying functions -------------------------------------------------------------------------------------
+
+function apply(proc: unknown, args: unknown[], input: unknown): unknown {
+  if (isLambda(proc)) {
+    const env = new Frame(proc.environment);
+    proc.arguments.forEach((param, i) => env.bind(param.value as string, args[i]));
+    return proc.body(proc.input, env);
+  }
+  if (isBuiltin(proc)) {
+    const validated = proc.signature ? proc.signature.validate(args, input) : args;
+    const result = proc.implementation.apply({ input, createSequence }, validated);
+    if (result instanceof Promise) throw new Unsupported('an async built-in function');
+    return result;
+  }
+  if (typeof proc === 'function') return (proc as (...a: unknown[]) => unknown).apply(input, args);
+  throw new Unsupported('T1006: not a function');
+}
+
+/** Arguments for a higher-order function's callback: the value, then the key/index and the whole, by arity. */
+function callbackArgs(func: unknown, value: unknown, key: unknown, whole: unknown): unknown[] {
+  const n = arity(func);
+  return n >= 3 ? [value, key, whole] : n >= 2 ? [value, key] : [value];
+}
+
+/** jsonata's $map and $each are async (their callbacks may be); these are the same loops, synchronous. */
+function syncHigherOrder(name: 'map' | 'each', original: Builtin): Builtin {
+  const implementation =
+    name === 'map'
+      ? function map(arr: unknown, func: unknown) {
+          if (arr === undefined) return undefined;
+          const result = createSequence();
+          const list = arr as unknown[];
+          for (let i = 0; i < list.length; i++) {
+            const res = apply(func, callbackArgs(func, list[i], i, list), undefined);
+            if (res !== undefined) result.push(res);
+          }
+          return result;
+        }
+      : function each(obj: unknown, func: unknown) {
+          const result = createSequence();
+          for (const key of keys(obj)) {
+            const value = (obj as Record<string, unknown>)[key];
+            const res = apply(func, callbackArgs(func, value, key, obj), undefined);
+            if (res !== undefined) result.push(res);
+          }
+          return result;
+        };
+  return { _jsonata_function: true, implementation, signature: original.signature };
+}
+
+// --- the compiler --------------------------------------------------------------------------------------------
+
+/** Built-ins known to be synchronous in jsonata 2.x, used as they are; $map and $each get synchronous loops. */
+const SYNC_BUILTINS = [
+  'merge', 'exists', 'count', 'string', 'uppercase', 'lowercase', 'substring', 'substringBefore', 'substringAfter',
+  'trim', 'length', 'join', 'number', 'boolean', 'not', 'keys', 'append', 'sum', 'max', 'min', 'distinct',
+  'base64encode', 'base64decode', 'encodeUrlComponent', 'decodeUrlComponent', 'encodeUrl', 'decodeUrl',
+  'round', 'floor', 'ceil', 'abs', 'reverse', 'type', 'spread', 'zip', 'lookup',
+] as const;
+const HIGHER_ORDER = ['map', 'each'] as const;
+
+class Compiler {
+  constructor(private readonly builtinNames: Set<string>) {}
+
+  node(expr: Node): Run {
+    if (expr.group !== undefined || expr.tuple || expr.focus !== undefined || expr.index !== undefined || expr.ancestor !== undefined) {
+      throw new Unsupported(`${expr.type} with grouping, focus, index or ancestry`);
+    }
+    const core = this.core(expr);
+    const predicates = (expr.predicate ?? []).map((p) => this.filter(p));
+    const keepArray = expr.keepArray === true;
+    if (LITERALS.has(expr.type) && predicates.length === 0) return core;
+    if (predicates.length === 0 && !keepArray) {
+      return (input, env) => {
+        const result = core(input, env);
+        if (!isSequence(result) || result.tupleStream) return result;
+        if (result.length === 0) return undefined;
+        return result.length === 1 && !result.keepSingleton ? result[0] : result;
+      };
+    }
+    return (input, env) => {
+      let result = core(input, env);
+      for (const filter of predicates) result = filter(result, env);
+      if (result && isSequence(result) && !result.tupleStream) {
+        if (keepArray) result.keepSingleton = true;
+        if (result.length === 0) return undefined;
+        if (result.length === 1) return result.keepSingleton ? result : result[0];
+      }
+      return result;
+    };
+  }
+
+  private core(expr: Node): Run {
+    switch (expr.type) {
+      case 'path':
+        return this.path(expr);
+      case 'binary':
+        return this.binary(expr);
+      case 'unary':
+        return this.unary(expr);
+      case 'name': {
+        const key = expr.value as string;
+        return (input) => lookup(input, key);
+      }
+      case 'string':
+      case 'number':
+      case 'value': {
+        const value = expr.value;
+        return () => value;
+      }
+      case 'condition': {
+        const condition = this.node(expr.condition!);
+        const then = this.node(expr.then!);
+        const otherwise = expr.else ? this.node(expr.else) : undefined;
+        return (input, env) => (boolean(condition(input, env)) ? then(input, env) : otherwise?.(input, env));
+      }
+      case 'block': {
+        const expressions = expr.expressions!.map((e) => this.node(e));
+        return (input, env) => {
+          const frame = new Frame(env);
+          let result: unknown;
+          for (const run of expressions) result = run(input, frame);
+          return result;
+        };
+      }
+      case 'bind': {
+        const name = expr.lhs!.value as string;
+        const rhs = this.node(expr.rhs!);
+        return (input, env) => {
+          const value = rhs(input, env);
+          env.bind(name, value);
+          return value;
+        };
+      }
+      case 'variable': {
+        const name = expr.value as string;
+        if (name === '') return (input) => (input && (input as Sequence).outerWrapper ? (input as Sequence)[0] : input);
+        if (this.builtinNames.has(name) && !(SYNC_BUILTINS as readonly string[]).includes(name) && !(HIGHER_ORDER as readonly string[]).includes(name)) {
+          throw new Unsupported(`the built-in function $${name}`);
+        }
+        return (_input, env) => env.lookup(name);
+      }
+      case 'function':
+        return this.call(expr);
+      case 'lambda':
+        return this.lambda(expr);
+      case 'regex':
+        // Only $match/$replace/$split/$contains take regexes, and they are async in jsonata 2.x.
+        throw new Unsupported('regular expressions');
+      default:
+        throw new Unsupported(`node type ${expr.type}`);
+    }
+  }
+
+  private path(expr: Node): Run {
+    const steps = expr.steps!;
+    const firstIsVariable = steps[0].type === 'variable';
+    const compiled = steps.map((step, i) => {
+      if (step.type === 'sort' || step.tuple || step.focus !== undefined) throw new Unsupported('sort, tuple or focus step');
+      const stages = (step.stages ?? []).map((stage) => {
+        if (stage.type !== 'filter') throw new Unsupported(`stage ${stage.type}`);
+        return this.filter(stage);
+      });
+      return { run: this.node(step), stages, consarray: i === 0 && step.consarray === true, last: i === steps.length - 1 };
+    });
+    const keepSingletonArray = expr.keepSingletonArray === true;
+    return (input, env) => {
+      let inputSequence: Sequence = Array.isArray(input) && !firstIsVariable ? input : createSequence(input);
+      let resultSequence: Sequence | undefined;
+      for (const step of compiled) {
+        if (step.consarray) resultSequence = step.run(inputSequence, env) as Sequence;
+        else resultSequence = evaluateStep(step, inputSequence, env);
+        if (resultSequence === undefined || resultSequence.length === 0) break;
+        inputSequence = resultSequence;
+      }
+      if (keepSingletonArray) {
+        if (Array.isArray(resultSequence) && resultSequence.cons && !resultSequence.sequence) resultSequence = createSequence(resultSequence);
+        resultSequence!.keepSingleton = true;
+      }
+      return resultSequence;
+    };
+  }
+
+  /** A predicate [expr] applied to a value, as jsonata's evaluateFilter. */
+  private filter(predicate: { type: string; expr: Node }): (input: unknown, env: Frame) => unknown {
+    const expr = predicate.expr;
+    if (expr.type === 'number') {
+      const literal = Math.floor(expr.value as number);
+      return (value) => {
+        const input: unknown[] = Array.isArray(value) ? value : createSequence(value);
+        let results: unknown = createSequence();
+        const index = literal < 0 ? input.length + literal : literal;
+        const item = input[index];
+        if (item !== undefined) {
+          if (Array.isArray(item)) results = item;
+          else (results as unknown[]).push(item);
+        }
+        return results;
+      };
+    }
+    const run = this.node(expr);
+    return (value, env) => {
+      const input: unknown[] = Array.isArray(value) ? value : createSequence(value);
+      const results = createSequence();
+      for (let index = 0; index < input.length; index++) {
+        const item = input[index];
+        let res = run(item, env);
+        if (isNumeric(res)) res = [res];
+        if (Array.isArray(res) && res.every((r) => isNumeric(r))) {
+          for (const n of res as number[]) {
+            const i = Math.floor(n) < 0 ? input.length + Math.floor(n) : Math.floor(n);
+            if (i === index) results.push(item);
+          }
+        } else if (boolean(res)) {
+          results.push(item);
+        }
+      }
+      return results;
+    };
+  }
+
+  private binary(expr: Node): Run {
+    const op = expr.value as string;
+    const lhs = this.node(expr.lhs!);
+    const rhs = this.node(expr.rhs!);
+    const bool = (v: unknown) => boolean(v) ?? false;
+    switch (op) {
+      case 'and':
+        return (input, env) => bool(lhs(input, env)) && bool(rhs(input, env));
+      case 'or':
+        return (input, env) => bool(lhs(input, env)) || bool(rhs(input, env));
+      case '&':
+        return (input, env) => {
+          const l = lhs(input, env);
+          const r = rhs(input, env);
+          return (l === undefined ? '' : toJsonataString(l)) + (r === undefined ? '' : toJsonataString(r));
+        };
+      case '=':
+      case '!=':
+        return (input, env) => {
+          const l = lhs(input, env);
+          const r = rhs(input, env);
+          if (l === undefined || r === undefined) return false;
+          return op === '=' ? deepEqual(l, r) : !deepEqual(l, r);
+        };
+      case '<':
+      case '<=':
+      case '>':
+      case '>=':
+        return (input, env) => compare(lhs(input, env), rhs(input, env), op);
+      case '+':
+      case '-':
+      case '*':
+      case '/':
+      case '%':
+        return (input, env) => arithmetic(lhs(input, env), rhs(input, env), op);
+      default:
+        throw new Unsupported(`operator ${op}`);
+    }
+  }
+
+  private unary(expr: Node): Run {
+    switch (expr.value) {
+      case '-': {
+        const operand = this.node((expr as Node & { expression: Node }).expression);
+        return (input, env) => {
+          const v = operand(input, env);
+          if (v === undefined) return undefined;
+          if (isNumeric(v)) return -v;
+          throw new Unsupported('D1002');
+        };
+      }
+      case '[': {
+        const items = expr.expressions!.map((item) => ({ run: this.node(item), nested: item.value === '[' }));
+        const cons = expr.consarray === true;
+        return (input, env) => {
+          let result: unknown = [];
+          for (const item of items) {
+            const value = item.run(input, env);
+            if (value === undefined) continue;
+            if (item.nested) (result as unknown[]).push(value);
+            else result = append(result, value);
+          }
+          if (cons) Object.defineProperty(result, 'cons', { enumerable: false, configurable: false, value: true });
+          return result;
+        };
+      }
+      case '{': {
+        const source = expr.lhs as unknown as Node[][];
+        const pairs = source.map(([k, v]) => [this.node(k), this.node(v)] as const);
+        const literalKeys = source.map(([k]) => (k.type === 'string' && !k.predicate ? (k.value as string) : undefined));
+        // The usual case, a JSON-like template: literal, distinct, non-index keys on one context item. Then
+        // grouping is the identity and values come in template order, so build the object directly.
+        const plain =
+          literalKeys.every((k) => k !== undefined && !/^\d+$/.test(k) && k !== '_jsonata_lambda' && k !== '_jsonata_function') &&
+          new Set(literalKeys).size === literalKeys.length;
+        if (plain) {
+          const values = pairs.map(([, v]) => v);
+          const names = literalKeys as string[];
+          return (input, env) => {
+            if (Array.isArray(input)) return objectConstructor(pairs, input, env);
+            const result: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+            for (let i = 0; i < names.length; i++) {
+              const value = values[i](input, env);
+              if (value !== undefined) result[names[i]] = value;
+            }
+            return result;
+          };
+        }
+        return (input, env) => objectConstructor(pairs, input, env);
+      }
+      default:
+        throw new Unsupported(`unary ${String(expr.value)}`);
+    }
+  }
+
+  private call(expr: Node): Run {
+    const procedure = this.node(expr.procedure!);
+    const args = expr.arguments!.map((a) => {
+      if (a.type === 'operator' && a.value === '?') throw new Unsupported('partial application');
+      return this.node(a);
+    });
+    return (input, env) => {
+      const proc = procedure(input, env);
+      return apply(
+        proc,
+        args.map((run) => run(input, env)),
+        input,
+      );
+    };
+  }
+
+  private lambda(expr: Node): Run {
+    if (expr.signature !== undefined) throw new Unsupported('function signatures');
+    // A tail-call thunk: jsonata defers the call to a trampoline; calling it at once gives the same value.
+    if (expr.thunk) return this.node(expr.body!);
+    const body = this.node(expr.body!);
+    const params = expr.arguments!;
+    return (input, env): Lambda => ({ _jsonata_lambda: true, input, environment: env, arguments: params, body });
+  }
+}
+
+function evaluateStep(step: { run: Run; stages: ((v: unknown, env: Frame) => unknown)[]; last: boolean }, input: Sequence, env: Frame): Sequence {
+  const result: unknown[] = [];
+  for (const item of input) {
+    let res = step.run(item, env);
+    for (const stage of step.stages) res = stage(res, env);
+    if (res !== undefined) result.push(res);
+  }
+  if (step.last && result.length === 1 && Array.isArray(result[0]) && !isSequence(result[0])) return result[0] as Sequence;
+  const resultSequence = createSequence();
+  for (const res of result) {
+    if (!Array.isArray(res) || (res as Sequence).cons) resultSequence.push(res);
+    else for (const v of res) resultSequence.push(v);
+  }
+  return resultSequence;
+}
+
+function objectConstructor(pairs: (readonly [Run, Run])[], input: unknown, env: Frame): Record<string, unknown> {
+  const items: unknown[] = Array.isArray(input) ? input : createSequence(input);
+  if (items.length === 0) items.push(undefined);
+  const groups: Record<string, { data: unknown; exprIndex: number }> = Object.create(null) as Record<string, { data: unknown; exprIndex: number }>;
+  for (const item of items) {
+    pairs.forEach(([keyRun], exprIndex) => {
+      const key = keyRun(item, env);
+      if (key === undefined) return;
+      if (typeof key !== 'string' || key === '_jsonata_lambda' || key === '_jsonata_function') throw new Unsupported('T1003/D1013');
+      const existing = groups[key];
+      if (existing) {
+        if (existing.exprIndex !== exprIndex) throw new Unsupported('D1009');
+        existing.data = append(existing.data, item);
+      } else {
+        groups[key] = { data: item, exprIndex };
+      }
+    });
+  }
+  const result: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(groups)) {
+    const value = pairs[groups[key].exprIndex][1](groups[key].data, env);
+    if (value !== undefined) result[key] = value;
+  }
+  return result;
+}
+
+function compare(l: unknown, r: unknown, op: string): boolean | undefined {
+  const lt = typeof l;
+  const rt = typeof r;
+  const comparable = (t: string) => t === 'undefined' || t === 'string' || t === 'number';
+  if (!comparable(lt) || !comparable(rt)) throw new Unsupported('T2010');
+  if (lt === 'undefined' || rt === 'undefined') return undefined;
+  if (lt !== rt) throw new Unsupported('T2009');
+  const a = l as number;
+  const b = r as number;
+  return op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : a >= b;
+}
+
+function arithmetic(l: unknown, r: unknown, op: string): number | undefined {
+  if ((l !== undefined && !isNumeric(l)) || (r !== undefined && !isNumeric(r))) throw new Unsupported('T2001/T2002');
+  if (l === undefined || r === undefined) return undefined;
+  const a = l as number;
+  const b = r as number;
+  return op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : op === '/' ? a / b : a % b;
+}
+
+/** jsonata's $string, taken from jsonata at compile time (its number formatting is its own). */
+let toJsonataString: (value: unknown) => string = () => {
+  throw new Unsupported('$string not loaded');
+};
+
+function collectVariables(node: unknown, into: Set<string>): void {
+  if (!node || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const n of node) collectVariables(n, into);
+    return;
+  }
+  const n = node as Node;
+  if (n.type === 'variable' && typeof n.value === 'string' && n.value !== '') into.add(n.value);
+  for (const [key, value] of Object.entries(n)) if (key !== 'position') collectVariables(value, into);
+}
+
+async function jsonataBuiltin(name: string): Promise<Builtin | undefined> {
+  const value: unknown = await jsonata(`$${name}`).evaluate(null);
+  return isBuiltin(value) ? value : undefined;
+}
+
+/**
+ * Compiles a jsonata expression to a synchronous function with the same results, or undefined when it uses
+ * something outside the subset. Async only because jsonata hands out its built-in functions asynchronously.
+ */
+export async function compileSync(expression: jsonata.Expression): Promise<SyncEvaluate | undefined> {
+  const ast = expression.ast() as unknown as Node;
+  const referenced = new Set<string>();
+  collectVariables(ast, referenced);
+  const builtinNames = new Set<string>();
+  const root = new Frame();
+  for (const name of referenced) {
+    const builtin = await jsonataBuiltin(name);
+    if (!builtin) continue;
+    builtinNames.add(name);
+    if ((HIGHER_ORDER as readonly string[]).includes(name)) root.bind(name, syncHigherOrder(name as 'map' | 'each', builtin));
+    else root.bind(name, builtin);
+  }
+  const stringBuiltin = await jsonataBuiltin('string');
+  if (!stringBuiltin) return undefined;
+  toJsonataString = (value) => stringBuiltin.implementation.call({ createSequence }, value) as string;
+
+  let run: Run;
+  try {
+    run = new Compiler(builtinNames).node(ast);
+  } catch (err) {
+    if (err instanceof Unsupported) return undefined;
+    throw err;
+  }
+  return (input, bindings) => {
+    // As jsonata's evaluate: bindings, then the input as $, an array input wrapped as one item.
+    const env = new Frame(root);
+    for (const name of Object.keys(bindings)) env.bind(name, bindings[name]);
+    env.bind('$', input);
+    let focus = input;
+    if (Array.isArray(input) && !isSequence(input)) {
+      focus = createSequence(input);
+      (focus as Sequence).outerWrapper = true;
+    }
+    return run(focus, env);
+  };
+}
+

@@ -133,6 +133,24 @@ describe('two gateway replicas on one PostgreSQL outbox', () => {
     }
   }, 180_000);
 
+  it('shares record versions and Idempotency-Keys: a stale version or a retried POST on the other replica is answered as on the first', async () => {
+    const [a, b] = replicas;
+    const nhs = nhsNumber(600_000, 0);
+    expect((await request(a.url).post('/v1/records').set('Authorization', a.as.provider).send(record(nhs, 'RES-2S', 3))).status).toBe(202);
+    const stale = await request(b.url).post('/v1/records').set('Authorization', b.as.provider).send(record(nhs, 'RES-2S', 2));
+    expect(stale.status).toBe(409);
+    assertContract(stale);
+
+    const body = record(nhs, 'RES-2S', 4);
+    const first = await request(a.url).post('/v1/records').set('Authorization', a.as.provider).set('Idempotency-Key', 'two-replicas-1').send(body);
+    const retried = await request(b.url).post('/v1/records').set('Authorization', b.as.provider).set('Idempotency-Key', 'two-replicas-1').send(body);
+    expect(first.status).toBe(202);
+    expect(retried.status).toBe(202);
+    assertContract(retried);
+    expect(retried.headers['idempotent-replayed']).toBe('true');
+    expect(retried.body).toEqual(first.body);
+  });
+
   it('pauses delivery on every replica when an operator pauses one, and resumes it from the other', async () => {
     const [a, b] = replicas;
     const pause = await request(a.url).post('/v1/admin/delivery/pause').set('Authorization', a.as.operator);

@@ -41,7 +41,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
 
   const mappings = loadMappings();
   const validator = loadValidator();
-  const { outbox, kind: outboxKind } = await openOutbox(config);
+  const { outbox, kind: outboxKind } = await openOutbox(config, logger);
   const recovered = await outbox.recover();
   if (recovered > 0) logger.warn('recovered submissions left in progress by a previous run', { recovered, outbox: outboxKind });
 

@@ -8,10 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, OperationOutcome } from 'fhir/r4';
 import { Pool, type PoolClient } from 'pg';
+import type { Logger } from '../observability/logger';
 import {
-  IdempotencyKeyTaken,
   OutboxStateError,
-  StaleRecordError,
   SUBMISSION_STATES,
   type ClaimedSubmission,
   type IdempotencyKey,
@@ -21,6 +20,7 @@ import {
   type SubmissionStatus,
 } from './outbox';
 import { claimDue } from './postgres-claim';
+import { enqueueIn } from './postgres-enqueue';
 import { migratePostgres } from './postgres-schema';
 
 
@@ -31,6 +31,8 @@ export interface PostgresOutboxOptions {
   leaseMs: number;
   /** Connections in the pool (default 10). */
   poolSize?: number;
+  /** Told when an idle connection to the database is lost (the next query reconnects). */
+  logger?: Logger;
 }
 
 interface Row {
@@ -65,7 +67,7 @@ export class PostgresOutbox implements Outbox {
   static async open(options: PostgresOutboxOptions): Promise<PostgresOutbox> {
     const pool = new Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
     // An idle client losing its connection must not crash the process; the next query reconnects.
-    pool.on('error', () => undefined);
+    pool.on('error', (err) => options.logger?.warn('outbox database connection lost; reconnecting at the next query', { error: err }));
     try {
       const client = await pool.connect();
       try {
@@ -81,66 +83,7 @@ export class PostgresOutbox implements Outbox {
   }
 
   async enqueue(submissions: NewSubmission[], idempotency?: IdempotencyKey): Promise<string[]> {
-    const now = new Date();
-    return this.transaction(async (client) => {
-      // Reserve the key first: a concurrent request with the same key waits here and then finds it taken.
-      if (idempotency) {
-        const reserved = await client.query(
-          `INSERT INTO idempotency_keys (key, request_hash, ids, created_at) VALUES ($1, $2, '[]', $3)
-           ON CONFLICT (key) DO NOTHING RETURNING key`,
-          [idempotency.key, idempotency.requestHash, now],
-        );
-        if (reserved.rowCount === 0) throw new IdempotencyKeyTaken();
-      }
-      const stale = await this.checkVersions(client, submissions);
-      if (stale.length > 0) throw new StaleRecordError(stale);
-      const ids = submissions.map(() => randomUUID());
-      // One statement for the batch; WITH ORDINALITY keeps acceptance (seq) order the batch's order.
-      await client.query(
-        `INSERT INTO submissions (id, provider_ods, ordering_key, records, bundle, state, accepted_at, updated_at, next_attempt_at)
-         SELECT id, provider_ods, ordering_key, records, bundle, 'queued', $6, $6, $6
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
-           WITH ORDINALITY AS u(id, provider_ods, ordering_key, records, bundle, n)
-         ORDER BY n`,
-        [
-          ids,
-          submissions.map((s) => s.providerOds),
-          submissions.map((s) => s.orderingKey),
-          submissions.map((s) => JSON.stringify(s.records)),
-          submissions.map((s) => JSON.stringify(s.bundle)),
-          now,
-        ],
-      );
-      if (idempotency) await client.query('UPDATE idempotency_keys SET ids = $2 WHERE key = $1', [idempotency.key, JSON.stringify(ids)]);
-      return ids;
-    });
-  }
-
-  /**
-   * Raise each record's accepted version, or report it stale; in the enqueue transaction. The upsert locks
-   * the record's row until commit, so two replicas accepting versions of one record do it one after the other.
-   * Taken in the batch's order, so a batch holding two versions of one record behaves as in SQLite.
-   */
-  private async checkVersions(client: PoolClient, submissions: NewSubmission[]): Promise<StaleRecordError['stale']> {
-    const stale: StaleRecordError['stale'] = [];
-    const versioned = submissions.flatMap((s, index) => (s.version ? [{ index, ...s.version }] : []));
-    if (versioned.length === 0) return stale;
-    const upsert = `INSERT INTO record_versions AS r (record, version)
-       SELECT * FROM unnest($1::text[], $2::integer[])
-       ON CONFLICT (record) DO UPDATE SET version = GREATEST(r.version, excluded.version)
-       RETURNING record, version`;
-    const distinct = new Set(versioned.map((v) => v.record)).size === versioned.length;
-    // One statement when every record appears once (the usual case); one per version otherwise.
-    const batches = distinct ? [versioned] : versioned.map((v) => [v]);
-    for (const batch of batches) {
-      const { rows } = await client.query<{ record: string; version: number }>(upsert, [batch.map((v) => v.record), batch.map((v) => v.version)]);
-      const current = new Map(rows.map((r) => [r.record, r.version]));
-      for (const v of batch) {
-        const now = current.get(v.record) ?? v.version;
-        if (now > v.version) stale.push({ index: v.index, version: v.version, current: now });
-      }
-    }
-    return stale.sort((a, b) => a.index - b.index);
+    return this.transaction((client) => enqueueIn(client, submissions, idempotency));
   }
 
   async idempotent(key: string): Promise<{ requestHash: string; ids: string[] } | undefined> {

@@ -111,6 +111,19 @@ describe('PostgresOutbox with several replicas', () => {
     expect((await a.claim(1)).map((c) => c.id)).toEqual([free]);
   });
 
+  it('commits batches of the same records from two replicas at once, whatever order each lists them in', async () => {
+    const a = await replica();
+    const b = await replica();
+    const records = Array.from({ length: 1000 }, (_, i) => `VM123/resident/R-${i}`);
+    const batch = (version: number, order: string[]) =>
+      order.map((record, i) => ({ ...submission(String(9300000000 + i)), version: { record, version } }));
+    for (let version = 1; version <= 4; version++) {
+      // Opposite orders: unsorted row locks deadlock here (tried: "deadlock detected") and one enqueue fails.
+      await Promise.all([a.enqueue(batch(version, records)), b.enqueue(batch(version, [...records].reverse()))]);
+    }
+    expect((await a.counts()).queued).toBe(2 * 4 * 1000);
+  });
+
   it('gives an Idempotency-Key to exactly one of two replicas enqueueing with it at once', async () => {
     const a = await replica();
     const b = await replica();

@@ -172,8 +172,11 @@ export class PostgresOutbox implements Outbox {
   /** Start-up: take back only claims whose lease ran out; a live lease belongs to a replica still running. */
   async recover(): Promise<number> {
     const result = await this.pool.query(
+      // SKIP LOCKED: a row another replica is taking back right now is theirs; waiting on it could deadlock.
       `UPDATE submissions SET state = 'queued', claim_token = NULL, lease_until = NULL, updated_at = $1
-       WHERE state = 'delivering' AND lease_until <= clock_timestamp()`,
+       WHERE seq IN (
+         SELECT seq FROM submissions WHERE state = 'delivering' AND lease_until <= clock_timestamp()
+         FOR UPDATE SKIP LOCKED)`,
       [new Date()],
     );
     return result.rowCount ?? 0;

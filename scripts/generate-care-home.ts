@@ -3,12 +3,15 @@
  *
  * A realistic, reproducible care home data set: one care home, N residents, and a month of records of every
  * record type in mappings/ (daily vital signs with a true NEWS2 score; the other types built from each
- * type's example.json, re-keyed to the resident). Same seed, same file. NHS numbers are from the 999 test range.
+ * type's example.json, re-keyed to the resident). Record types not about a person (type.json: the care home's
+ * location, its staff) come once, first, with no NHS number; each resident's records name the staff member who
+ * recorded them. Same seed, same file. NHS numbers are from the 999 test range.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { MAPPINGS_DIR, ROOT_DIR } from '../src/config/paths';
+import { loadMappings } from '../src/map/mapping-registry';
 
 const { values } = parseArgs({
   options: {
@@ -68,19 +71,30 @@ const CARE_HOME = { odsCode: 'VNX12', name: 'Rose Court Care Home' };
 const SOURCE = 'ExampleCare 4.2';
 const MONTH_START = Date.UTC(2026, 9, 1, 8, 0, 0); // 1 October 2026, 08:00
 
+const LANGUAGES = ['pl', 'pa', 'ur', 'cy', 'bfi'];
+const NEEDS = ['hearing', 'sight', 'learning-disability'];
+
 type Json = Record<string, unknown>;
 interface Example { recordId: string; data: Json }
+const registry = loadMappings(MAPPINGS_DIR);
 const examples = new Map<string, Example>();
+const careHomeExamples = new Map<string, Example>();
 for (const type of fs.readdirSync(MAPPINGS_DIR)) {
   const file = path.join(MAPPINGS_DIR, type, 'example.json');
-  if (type !== 'resident' && type !== 'vital-signs' && fs.existsSync(file)) examples.set(type, JSON.parse(fs.readFileSync(file, 'utf8')));
+  if (type === 'resident' || type === 'vital-signs' || !fs.existsSync(file)) continue;
+  (registry.types.get(type)?.aboutAPerson === false ? careHomeExamples : examples).set(type, JSON.parse(fs.readFileSync(file, 'utf8')));
 }
+/** The staff member who records residents' records (the staff type's example), if there is a staff type. */
+const RECORDER = careHomeExamples.get('staff')?.recordId;
 
-const envelope = (type: string, recordId: string, nhsNumber: string, at: number, data: Json): Json => ({
-  type, recordId, version: 1, nhsNumber, careProvider: CARE_HOME, sourceSystem: SOURCE, recordedAt: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'), data,
+const envelope = (type: string, recordId: string, nhsNumber: string | undefined, at: number, data: Json): Json => ({
+  type, recordId, version: 1, ...(nhsNumber ? { nhsNumber } : {}), careProvider: CARE_HOME, sourceSystem: SOURCE,
+  recordedAt: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'), ...(nhsNumber && RECORDER ? { recordedByStaffRecordId: RECORDER } : {}), data,
 });
 
 const lines: string[] = [];
+// The care home itself and its staff, once, before any resident's records.
+for (const [type, example] of careHomeExamples) lines.push(JSON.stringify(envelope(type, example.recordId, undefined, MONTH_START, example.data)));
 const residents = Number(values.residents);
 const days = Number(values.days);
 for (let r = 0; r < residents; r++) {
@@ -94,6 +108,8 @@ for (let r = 0; r < residents; r++) {
     nhsNumberVerified: random() < 0.9,
     address: { lines: ['Rose Court Care Home', '1 Garden Lane'], city: 'Leeds', postcode: 'LS1 4AP' },
     gpPracticeOdsCode: pick(GP_PRACTICES),
+    ...(random() < 0.1 ? { languages: [{ code: pick(LANGUAGES), preferred: true }, { code: 'en' }], interpreterRequired: random() < 0.5 } : {}),
+    ...(random() < 0.3 ? { communicationNeeds: { [pick(NEEDS)]: {} } } : {}),
   })));
 
   const unwell = random() < 0.15;

@@ -9,7 +9,7 @@ describe('openapi.yaml and mappings/', () => {
   });
 
   it('would notice a record type missing from the contract', () => {
-    const current = fs.readFileSync(OPENAPI_PATH, 'utf8').replace(/enum: \[ "alert", /, 'enum: [ ');
+    const current = fs.readFileSync(OPENAPI_PATH, 'utf8').replace(/enum: \[ "[a-z-]+", /, 'enum: [ ');
     expect(syncedOpenApi(current)).not.toBe(current);
   });
 });

@@ -6,7 +6,8 @@
  * Group commit: the events of every request that records in the same turn of the event loop are stored in one
  * audit transaction and queued in one outbox transaction, so concurrent requests share the two synchronous
  * (fsync) commits instead of paying two each. Each caller's promise still settles only after its events are
- * stored and queued, so an answer never goes out before its audit is durable; if a commit fails, every caller in
+ * stored and queued, so an answer never goes out before its audit is durable; the batch's events travel to the SCR
+ * in one transaction Bundle (up to AUDIT_EVENTS_PER_SUBMISSION). If a commit fails, every caller in
  * that batch sees the error (nothing of the batch was stored, as SQLite transactions are all or nothing).
  */
 import type { AuditEvent, Bundle } from 'fhir/r4';
@@ -23,13 +24,26 @@ interface Waiting {
   reject: (err: unknown) => void;
 }
 
-function submission(event: AuditEvent): NewSubmission {
+/** AuditEvents forwarded in one transaction at most; a batch larger than this becomes several submissions. */
+export const AUDIT_EVENTS_PER_SUBMISSION = 100;
+
+/**
+ * One submission for a batch of events: they are independent and each is POSTed, so one transaction carries
+ * them all, and concurrent requests cost the SCR one delivery instead of one each.
+ */
+function submission(events: AuditEvent[]): NewSubmission {
   const bundle: Bundle = {
     resourceType: 'Bundle',
     type: 'transaction',
-    entry: [{ fullUrl: `urn:uuid:${event.id}`, resource: event, request: { method: 'POST', url: 'AuditEvent' } }],
+    entry: events.map((event) => ({ fullUrl: `urn:uuid:${event.id}`, resource: event, request: { method: 'POST', url: 'AuditEvent' } })),
   };
-  return { providerOds: AUDIT_PROVIDER, orderingKey: `audit:${event.id}`, records: [`audit:${event.id}`], bundle };
+  return { providerOds: AUDIT_PROVIDER, orderingKey: `audit:${events[0].id}`, records: events.map((e) => `audit:${e.id}`), bundle };
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 export class AuditLog {
@@ -58,7 +72,7 @@ export class AuditLog {
     const events = batch.flatMap((w) => w.events);
     try {
       this.store.appendAll(events);
-      await this.outbox.enqueue(events.map(submission));
+      await this.outbox.enqueue(chunks(events, AUDIT_EVENTS_PER_SUBMISSION).map(submission));
     } catch (err) {
       for (const w of batch) w.reject(err);
       return;

@@ -62,13 +62,19 @@ export async function prepareRecord(
   const schemaIssues = deps.schemas.check(raw, path);
   if (schemaIssues.length > 0) return { issues: schemaIssues };
   const input = raw as ProviderRecord;
-  const nhs = checkNhsNumber(input.nhsNumber);
+  const mapping = deps.mappings.types.get(input.type)!; // the schema check refused unknown types
   const at = (field: string) => (path ? `${path}.${field}` : field);
-  if (!nhs.ok) return { issues: [issue('error', 'value', nhs.reason, at('nhsNumber'))] };
-
-  const record: ProviderRecord = { ...input, nhsNumber: nhs.value };
+  let record: ProviderRecord;
+  if (mapping.aboutAPerson) {
+    const nhs = checkNhsNumber(input.nhsNumber ?? '');
+    if (!nhs.ok) return { issues: [issue('error', 'value', nhs.reason, at('nhsNumber'))] };
+    record = { ...input, nhsNumber: nhs.value };
+  } else {
+    // Not about a person: an NHS number sent anyway is dropped, so no one's identity rides on a staff record.
+    record = { ...input };
+    delete record.nhsNumber;
+  }
   gate?.(record);
-  const mapping = deps.mappings.types.get(record.type)!; // the schema check refused unknown types
   const mapped = await mapRecord(mapping, record, path || '$');
   if (!mapped.ok) return { issues: mapped.issues };
 
@@ -84,7 +90,8 @@ export async function prepareRecord(
   const key = `${record.careProvider.odsCode}/${record.type}/${record.recordId}`;
   const submission: NewSubmission = {
     providerOds: record.careProvider.odsCode,
-    orderingKey: record.nhsNumber,
+    // Per-person delivery order; a record about no one is ordered on its own provider record.
+    orderingKey: record.nhsNumber ?? key,
     records: [`${record.type}:${record.recordId}@${record.version}`],
     bundle: withProvenance(transactionBundle(mapped.resources, key), record, new Date()),
     version: { record: key, version: record.version },

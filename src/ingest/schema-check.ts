@@ -57,8 +57,12 @@ export function createSchemaChecker(registry: MappingRegistry): SchemaChecker {
         const known = [...dataSchemas.keys()].join(', ');
         return [issue('error', 'not-supported', `Unknown record type "${type}"; known: ${known}`, fieldPath(path, '/type'))];
       }
-      if (validateData(data)) return [];
-      return (validateData.errors ?? []).map((e) => toIssue(e, fieldPath(path, '/data')));
+      const issues = validateData(data) ? [] : (validateData.errors ?? []).map((e) => toIssue(e, fieldPath(path, '/data')));
+      // The envelope leaves nhsNumber optional; a record about a person must carry it.
+      if (registry.types.get(type)?.aboutAPerson !== false && (record as { nhsNumber?: unknown }).nhsNumber === undefined) {
+        issues.unshift(issue('error', 'required', 'nhsNumber is required', fieldPath(path, '', 'nhsNumber')));
+      }
+      return issues;
     },
   };
 }

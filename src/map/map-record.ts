@@ -13,10 +13,13 @@ export interface ProviderRecord {
   type: string;
   recordId: string;
   version: number;
-  nhsNumber: string;
+  /** Absent for record types that are not about a person (staff, care-location). */
+  nhsNumber?: string;
   careProvider: { odsCode: string; name?: string };
   sourceSystem: string;
   recordedAt?: string;
+  /** The staff record (type staff) of the care worker who recorded it, if the provider says. */
+  recordedByStaffRecordId?: string;
   data: Record<string, unknown>;
 }
 
@@ -84,7 +87,12 @@ export async function mapRecord(mapping: RecordTypeMapping, record: ProviderReco
       value: [record.careProvider.odsCode, record.type, record.recordId, part].filter(Boolean).join('/'),
     }),
     /** A conditional reference to the person by NHS number, resolved by the SCR inside the transaction. */
-    patientReference: () => ({ reference: `Patient?identifier=${NHS_NUMBER_SYSTEM}|${record.nhsNumber}` }),
+    patientReference: () => {
+      if (record.nhsNumber === undefined) {
+        throw new MappingFailure(`the ${record.type} record type is not about a person, so its mapping cannot name one`, `${path}.nhsNumber`);
+      }
+      return { reference: `Patient?identifier=${NHS_NUMBER_SYSTEM}|${record.nhsNumber}` };
+    },
     /** A logical reference to an organisation by ODS code. */
     organizationReference: (ods: string) => ({ type: 'Organization', identifier: { system: ODS_CODE_SYSTEM, value: ods } }),
     lookup: (table: string, key: unknown, field?: string) => {

@@ -1,7 +1,7 @@
 /**
  * Loads every record type under mappings/ once at start-up: its input JSON Schema (for ingest), its
- * JSONata mapping (compiled once) and its lookup tables. No record type is special-cased in code:
- * a new record type is a new folder.
+ * JSONata mapping (compiled once), its lookup tables and what `type.json` declares about it. No record type
+ * is special-cased in code: a new record type is a new folder.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +18,11 @@ export interface RecordTypeMapping {
   run: FastMapping;
   /** Lookup tables by file name (without .json). */
   lookups: Record<string, Record<string, unknown>>;
+  /**
+   * False for records about no one person (staff, the care home itself), from `type.json`'s `aboutAPerson`:
+   * they need no NHS number. True when the type has no type.json.
+   */
+  aboutAPerson: boolean;
 }
 
 export interface MappingRegistry {
@@ -40,11 +45,24 @@ function loadRecordType(dir: string, type: string): RecordTypeMapping {
   }
   const lookups: RecordTypeMapping['lookups'] = {};
   for (const file of fs.readdirSync(dir)) {
-    if (file.endsWith('.json') && file !== 'schema.json' && !file.startsWith('example')) {
+    if (file.endsWith('.json') && file !== 'schema.json' && file !== 'type.json' && !file.startsWith('example')) {
       lookups[file.slice(0, -'.json'.length)] = readJson(path.join(dir, file)) as Record<string, unknown>;
     }
   }
-  return { type, schema: readJson(path.join(dir, 'schema.json')) as object, expression, run: fastMapping(expression), lookups };
+  return { type, schema: readJson(path.join(dir, 'schema.json')) as object, expression, run: fastMapping(expression), lookups, aboutAPerson: readTypeFlags(dir, type).aboutAPerson };
+}
+
+/** mappings/<type>/type.json, if there is one: `{ "aboutAPerson": false }`. A wrong key stops start-up. */
+function readTypeFlags(dir: string, type: string): { aboutAPerson: boolean } {
+  const file = path.join(dir, 'type.json');
+  if (!fs.existsSync(file)) return { aboutAPerson: true };
+  const flags = readJson(file) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(flags)) {
+    if (key !== 'aboutAPerson' || typeof value !== 'boolean') {
+      throw new Error(`mappings/${type}/type.json: "${key}" is not a known setting (only "aboutAPerson": true | false)`);
+    }
+  }
+  return { aboutAPerson: flags.aboutAPerson !== false };
 }
 
 export function loadMappings(dir: string = MAPPINGS_DIR): MappingRegistry {

@@ -1,14 +1,32 @@
 /**
  * Every submission carries a UK Core Provenance: what it wrote (every entry of the transaction), who sent
- * it (the care provider, by ODS code) and through which system. Its id is deterministic per record version,
+ * it (the care provider, by ODS code), through which system and, when the record names them, the care worker
+ * who recorded it (their staff record's Practitioner). Its id is deterministic per record version,
  * and it is PUT by id, so a replay or re-delivery updates the same Provenance instead of adding another.
  */
-import type { Bundle, Provenance } from 'fhir/r4';
+import type { Bundle, Provenance, ProvenanceAgent } from 'fhir/r4';
 import type { ProviderRecord } from './map-record';
-import { deterministicUuid, ODS_CODE_SYSTEM } from './identifiers';
+import { deterministicUuid, ODS_CODE_SYSTEM, PROVIDER_RECORD_SYSTEM } from './identifiers';
 
 export const UKCORE_PROVENANCE = 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Provenance';
 const PROVENANCE_AGENT_TYPE = 'http://terminology.hl7.org/CodeSystem/provenance-participant-type';
+
+/**
+ * The care worker who recorded it, as the author. A logical reference by the staff record's identifier, not a
+ * conditional one: the staff record may be delivered after this one (it has its own ordering key), and a
+ * conditional reference to a Practitioner the SCR does not hold yet would fail the whole transaction.
+ */
+function recorderAgent(record: ProviderRecord): ProvenanceAgent[] {
+  if (!record.recordedByStaffRecordId) return [];
+  const ods = record.careProvider.odsCode;
+  return [
+    {
+      type: { coding: [{ system: PROVENANCE_AGENT_TYPE, code: 'author', display: 'Author' }] },
+      who: { type: 'Practitioner', identifier: { system: PROVIDER_RECORD_SYSTEM, value: `${ods}/staff/${record.recordedByStaffRecordId}` } },
+      onBehalfOf: { type: 'Organization', identifier: { system: ODS_CODE_SYSTEM, value: ods } },
+    },
+  ];
+}
 
 export function provenanceOf(record: ProviderRecord, bundle: Bundle, acceptedAt: Date): Provenance {
   const key = `${record.careProvider.odsCode}/${record.type}/${record.recordId}`;
@@ -35,6 +53,7 @@ export function provenanceOf(record: ProviderRecord, bundle: Bundle, acceptedAt:
         who: { type: 'Device', display: record.sourceSystem },
         onBehalfOf: { type: 'Organization', identifier: { system: ODS_CODE_SYSTEM, value: record.careProvider.odsCode } },
       },
+      ...recorderAgent(record),
     ],
   };
 }

@@ -2,6 +2,9 @@
  * Resources of one submission -> one FHIR transaction Bundle. Each resource with an identifier is a
  * conditional update on its first identifier (PUT Type?identifier=system|value), so re-posting, replay and
  * re-delivery all land on the same resource; fullUrls are deterministic urn:uuids.
+ * A conditional reference to a resource of the same transaction (a resident's Flag naming the Patient the
+ * same Bundle creates) becomes a reference to that entry's fullUrl: a server resolves a conditional reference
+ * against what it already holds, so on a first post it would find no match and refuse the transaction.
  */
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
 import { deterministicUuid } from './identifiers';
@@ -14,10 +17,38 @@ export function conditionalUrl(resource: Resource): string | undefined {
   return `${resource.resourceType}?identifier=${encodeURIComponent(`${id.system}|${id.value}`)}`;
 }
 
+/** "Patient?identifier=system|value", as a mapping writes a conditional reference to this resource. */
+function referenceForm(resource: Resource): string | undefined {
+  const id = (resource as Identified).identifier?.find((i) => i.system && i.value);
+  return id ? `${resource.resourceType}?identifier=${id.system}|${id.value}` : undefined;
+}
+
+/** The value with every `reference` found in `targets` replaced; unchanged parts are the same objects. */
+function rewriteReferences(value: unknown, targets: Map<string, string>): unknown {
+  if (Array.isArray(value)) {
+    const out = value.map((v) => rewriteReferences(v, targets));
+    return out.some((v, i) => v !== value[i]) ? out : value;
+  }
+  if (!value || typeof value !== 'object') return value;
+  let out: Record<string, unknown> | undefined;
+  for (const [key, v] of Object.entries(value)) {
+    const next = key === 'reference' && typeof v === 'string' ? (targets.get(v) ?? v) : rewriteReferences(v, targets);
+    if (next !== v) (out ??= { ...(value as Record<string, unknown>) })[key] = next;
+  }
+  return out ?? value;
+}
+
 export function transactionBundle(resources: Resource[], submissionKey: string): Bundle {
-  const entry: BundleEntry[] = resources.map((resource, index) => {
-    const url = conditionalUrl(resource);
-    const fullUrl = `urn:uuid:${deterministicUuid(submissionKey, url ?? `${resource.resourceType}#${index}`)}`;
+  const fullUrls = resources.map((resource, index) => `urn:uuid:${deterministicUuid(submissionKey, conditionalUrl(resource) ?? `${resource.resourceType}#${index}`)}`);
+  const targets = new Map<string, string>();
+  resources.forEach((resource, i) => {
+    const form = referenceForm(resource);
+    if (form) targets.set(form, fullUrls[i]);
+  });
+  const entry: BundleEntry[] = resources.map((original, index) => {
+    const resource = targets.size > 0 ? (rewriteReferences(original, targets) as Resource) : original;
+    const url = conditionalUrl(original);
+    const fullUrl = fullUrls[index];
     return url
       ? { fullUrl, resource, request: { method: 'PUT', url } }
       : { fullUrl, resource, request: { method: 'POST', url: resource.resourceType } };

@@ -157,6 +157,8 @@ function compileChild(node: ElementNode, tree: Tree, env: ElementEnv): ChildChec
   };
 }
 
+const byNumber = (a: number, b: number): number => a - b;
+
 /** The check of an object against the children of `node`. */
 export function compileComplex(
   node: ElementNode,
@@ -167,14 +169,14 @@ export function compileComplex(
   const children = node.children.filter((c) => !(options.skipValue && c.name === 'value'));
   const childChecks = children.map((c) => compileChild(c, tree, env));
   // JSON key -> child index, so an object costs one lookup per key it has, not one per element it could have.
-  const keyToChild = new Map<string, number>();
+  const keyToChild: Record<string, number> = Object.create(null) as Record<string, number>;
   children.forEach((c, index) => {
     for (const { json, typeCode } of jsonNames(c)) {
-      keyToChild.set(json, index);
-      if (isPrimitiveType(typeCode) || typeCode.startsWith('http://hl7.org/fhirpath/')) keyToChild.set('_' + json, index);
+      keyToChild[json] = index;
+      if (isPrimitiveType(typeCode) || typeCode.startsWith('http://hl7.org/fhirpath/')) keyToChild['_' + json] = index;
     }
   });
-  if (options.resourceType) keyToChild.set('resourceType', -1);
+  if (options.resourceType) keyToChild.resourceType = -1;
   const required = children.flatMap((c, index) => (c.min > 0 ? [index] : []));
   const rootChecks = options.constraints ? env.constraintChecks(node) : [];
   return (value: unknown, path: string, ctx: Ctx) => {
@@ -183,19 +185,24 @@ export function compileComplex(
       return;
     }
     let content = false;
-    const present: number[] = [];
+    // Children to check: the required ones and those present, in definition order, each once.
+    const present = required.slice();
     for (const key in value) {
       if (key !== 'id' && key !== 'resourceType') content = true;
-      const index = keyToChild.get(key);
+      const index = keyToChild[key];
       if (index === undefined) report(ctx, 'error', 'structure', `${path}.${key}`, `Unknown element '${key}'`);
-      else if (index >= 0 && !present.includes(index)) present.push(index);
+      else if (index >= 0) present.push(index);
     }
     if (!content && !options.resourceType) {
       report(ctx, 'error', 'invariant', path, 'ele-1: All FHIR elements must have a @value or children');
     }
-    for (const index of required) if (!present.includes(index)) present.push(index);
-    present.sort((a, b) => a - b);
-    for (const index of present) childChecks[index](value, path, ctx);
+    present.sort(byNumber);
+    let last = -1;
+    for (const index of present) {
+      if (index === last) continue; // value and _value, or required and present
+      last = index;
+      childChecks[index](value, path, ctx);
+    }
     for (const check of rootChecks) check(value, path, ctx);
   };
 }

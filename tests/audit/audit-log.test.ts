@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AuditLog } from '../../src/audit/audit-log';
+import { AUDIT_EVENTS_PER_SUBMISSION, AuditLog } from '../../src/audit/audit-log';
 import { AuditStore } from '../../src/audit/audit-store';
 import type { Caller } from '../../src/auth/caller';
 import { SqliteOutbox } from '../../src/outbox/sqlite-outbox';
@@ -37,7 +37,18 @@ test('stores and queues every event of requests that record at the same time, be
   await Promise.all(calls);
   expect(store.forPerson(PEOPLE[0])).toHaveLength(10);
   expect(store.forPerson(PEOPLE[1])).toHaveLength(10);
-  expect((await outbox.counts()).queued).toBe(20);
+  // ... and forwarded together: one transaction Bundle carrying the 20 AuditEvents
+  const [claimed, ...rest] = await outbox.claim(10);
+  expect(rest).toEqual([]);
+  expect(claimed.bundle.entry?.map((e) => [e.resource?.resourceType, e.request?.method])).toEqual(Array(20).fill(['AuditEvent', 'POST']));
+});
+
+test('splits a large batch of events into transactions of at most AUDIT_EVENTS_PER_SUBMISSION', async () => {
+  const log = new AuditLog(store, outbox);
+  const many = Array.from({ length: AUDIT_EVENTS_PER_SUBMISSION * 2 + 1 }, (_, i) => `${i}`);
+  await Promise.all(many.map((i) => log.record({ caller: provider, action: 'read', outcome: 'success', description: `read ${i}` })));
+  const sizes = (await outbox.claim(10)).map((c) => c.bundle.entry?.length);
+  expect(sizes.sort((a, b) => (b ?? 0) - (a ?? 0))).toEqual([AUDIT_EVENTS_PER_SUBMISSION, AUDIT_EVENTS_PER_SUBMISSION, 1]);
 });
 
 test('a failed commit fails every request in its batch, and a later batch still commits', async () => {

@@ -3,7 +3,7 @@
  * the development SCR as a conditional-update transaction, and a GP reads it back through /fhir.
  */
 import request from 'supertest';
-import type { Bundle, Patient } from 'fhir/r4';
+import type { Bundle, Flag, Patient } from 'fhir/r4';
 import resident from '../fixtures/records/resident.json';
 import { loadOpenApi } from '../../src/http/routes/ops';
 import { assertContract } from '../support/contract';
@@ -76,6 +76,14 @@ describe('a care home posts a resident and a GP reads the shared record', () => 
     expect(types?.[0]).toBe('Patient');
     // Each submission's Provenance (one per record version) points at the Patient it wrote.
     expect(types).toContain('Provenance');
+  });
+
+  it("links the resident's communication-need Flags, written in the Patient's own transaction, to that Patient after the first post and the update", async () => {
+    const [patient] = await patientsFor(NHS_SEARCH);
+    const res = await request(gw.url).get(`/fhir/Patient/${patient.id}/$everything`).set('Authorization', gw.as.gp);
+    const flags = ((res.body as Bundle).entry ?? []).map((e) => e.resource!).filter((r): r is Flag => r.resourceType === 'Flag');
+    expect(flags.map((f) => f.code.coding?.[0]?.code).sort()).toEqual(['15188001', '397540003']);
+    for (const flag of flags) expect(flag.subject.reference).toBe(`Patient/${patient.id}`);
   });
 
   it('answers an empty searchset for a valid NHS number nobody has posted', async () => {

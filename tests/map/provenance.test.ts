@@ -32,4 +32,19 @@ describe('submission Provenance', () => {
     expect(last.request).toEqual({ method: 'PUT', url: `Provenance/${last.resource!.id}` });
     expect(withIt.entry).toHaveLength(2);
   });
+
+  it('names the care worker who recorded it as author, by their staff record, on behalf of the provider', () => {
+    const recorded = { ...record(), recordedByStaffRecordId: 'STF-0031' };
+    const provenance = provenanceOf(recorded, bundle, new Date());
+    expect(provenance.agent[2]).toEqual({
+      type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'author', display: 'Author' }] },
+      who: { type: 'Practitioner', identifier: { system: 'https://care-record-gateway.dev/fhir/Id/provider-record', value: 'VNX12/staff/STF-0031' } },
+      onBehalfOf: { type: 'Organization', identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'VNX12' } },
+    });
+    expect(loadValidator().validate(provenance).filter((i) => i.severity === 'error')).toEqual([]);
+  });
+
+  it('names no care worker when the record does not say who recorded it', () => {
+    expect(provenanceOf(record(), bundle, new Date()).agent.map((a) => a.type?.coding?.[0].code)).toEqual(['custodian', 'assembler']);
+  });
 });

@@ -17,7 +17,7 @@ export const schemaChecker = createSchemaChecker(registry);
 /** The fixture as ingest hands it to the mapper: a fresh copy with the NHS number normalised. */
 export function asIngested(record: unknown): ProviderRecord {
   const copy = JSON.parse(JSON.stringify(record)) as ProviderRecord;
-  return { ...copy, nhsNumber: copy.nhsNumber.replace(/[\s-]/g, '') };
+  return copy.nhsNumber === undefined ? copy : { ...copy, nhsNumber: copy.nhsNumber.replace(/[\s-]/g, '') };
 }
 
 export async function mapResources(record: ProviderRecord): Promise<Resource[]> {

@@ -47,7 +47,7 @@ export function recordsRouter(deps: IngestDeps, security: Security): Router {
     const earlier = await repeat(idempotency);
     if (earlier) return earlier;
     const gate: RecordGate = (record) => {
-      noteSubjects(record.nhsNumber);
+      if (record.nhsNumber) noteSubjects(record.nhsNumber);
       permit({ type: 'records.write', providerOds: record.careProvider.odsCode });
     };
     try {

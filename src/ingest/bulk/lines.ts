@@ -35,6 +35,8 @@ export async function* ndjsonRecords(stream: Readable, maxLineBytes = MAX_LINE_B
     let start = 0;
     for (let newline = chunk.indexOf(10); newline !== -1; newline = chunk.indexOf(10, start)) {
       const piece = chunk.subarray(start, newline);
+      // The line's last piece counts too: a long line may end in a chunk of its own.
+      if (size + piece.length > maxLineBytes) overLong = true;
       if (!overLong) buffered.push(piece);
       yield* finish(Buffer.concat(buffered));
       buffered = [];

@@ -19,8 +19,8 @@ import { createSchemaChecker } from './ingest/schema-check';
 import { loadMappings } from './map/mapping-registry';
 import { createLogger, type Logger } from './observability/logger';
 import { createDeliveryMetrics } from './observability/metrics';
+import { openOutbox } from './outbox/open-outbox';
 import { RetentionJob } from './outbox/retention';
-import { SqliteOutbox } from './outbox/sqlite-outbox';
 import { openSecondaryUses } from './secondary';
 import { loadValidator } from './validate';
 
@@ -42,9 +42,9 @@ export async function startGateway(config: Config, logger: Logger = createLogger
 
   const mappings = loadMappings();
   const validator = loadValidator();
-  const outbox = new SqliteOutbox(config.outboxPath);
+  const { outbox, kind: outboxKind } = await openOutbox(config, logger);
   const recovered = await outbox.recover();
-  if (recovered > 0) logger.warn('recovered submissions left in progress by a previous run', { recovered });
+  if (recovered > 0) logger.warn('recovered submissions left in progress by a previous run', { recovered, outbox: outboxKind });
 
   const scr = new ScrClient({ baseUrl: scrBaseUrl, timeoutMs: config.scrTimeoutMs, logger });
   const metrics = createDeliveryMetrics(outbox);
@@ -90,6 +90,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     url,
     docs: `${url}/docs`,
     scr: devScr ? 'development SCR' : 'configured SCR',
+    outbox: outboxKind,
     auth: authenticator.mode,
   });
 

@@ -18,6 +18,10 @@ export interface Config {
   dataDir: string;
   /** SQLite file for the outbox; ':memory:' is allowed for tests. */
   outboxPath: string;
+  /** PostgreSQL outbox shared by several replicas (postgres:// or postgresql://). Absent: the SQLite outbox. */
+  databaseUrl?: string;
+  /** PostgreSQL outbox: how long a claim holds before another replica may take it back (> scrTimeoutMs). */
+  deliveryLeaseMs: number;
   /** How long delivered submissions keep their bodies before pruning (their status rows stay). */
   retentionMs: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
@@ -94,6 +98,29 @@ function url(env: Env, name: string): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+/** A PostgreSQL connection URL. The message never repeats the value: it may carry a password. */
+function databaseUrl(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let protocol: string;
+  try {
+    protocol = new URL(raw).protocol;
+  } catch {
+    throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL (it does not parse as a URL)`);
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL, got scheme "${protocol}"`);
+  }
+  return raw;
+}
+
+/** The lease must outlast a send (the SCR time-out), or a slow send would be taken back and sent twice. */
+function leaseMs(env: Env, name: string, scrTimeoutMs: number): number {
+  const value = integer(env, name, Math.max(60_000, 3 * scrTimeoutMs), 1000, 3_600_000);
+  if (value <= scrTimeoutMs) throw new ConfigError(`${name} must be longer than SCR_TIMEOUT_MS (${scrTimeoutMs}), got ${value}`);
+  return value;
+}
+
 function origins(env: Env, name: string): string[] {
   const raw = env[name];
   if (!raw) return [];
@@ -163,14 +190,17 @@ function secondarySection(env: Env, dataDir: string): Config['secondary'] {
 
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR || 'data');
+  const scrTimeoutMs = integer(env, 'SCR_TIMEOUT_MS', 10_000, 100, 300_000);
   return {
     host: env.HOST || '127.0.0.1',
     port: integer(env, 'PORT', 8080, 0, 65535),
     scrBaseUrl: url(env, 'SCR_BASE_URL'),
     devScrPort: integer(env, 'DEV_SCR_PORT', 8103, 0, 65535),
-    scrTimeoutMs: integer(env, 'SCR_TIMEOUT_MS', 10_000, 100, 300_000),
+    scrTimeoutMs,
     dataDir,
     outboxPath: env.OUTBOX_PATH || path.join(dataDir, 'outbox.sqlite'),
+    databaseUrl: databaseUrl(env, 'DATABASE_URL'),
+    deliveryLeaseMs: leaseMs(env, 'DELIVERY_LEASE_MS', scrTimeoutMs),
     retentionMs: integer(env, 'RETENTION_HOURS', 168, 0, 87_600) * 3_600_000,
     logLevel: oneOf(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const, 'info'),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),

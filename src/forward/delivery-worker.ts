@@ -39,6 +39,9 @@ export class DeliveryWorker {
   private loop?: Promise<void>;
   private stopping = false;
   private pausedFlag = false;
+  /** The latest pause/resume write to the outbox. */
+  private control: Promise<void> = Promise.resolve();
+  private controlVersion = 0;
   private wake?: () => void;
 
   constructor(private readonly options: DeliveryWorkerOptions) {
@@ -79,20 +82,35 @@ export class DeliveryWorker {
     this.options.logger.info('delivery worker stopped');
   }
 
-  /** Operators: claim nothing until resume(). Sends already in flight finish. */
-  pause(): void {
-    if (this.pausedFlag) return;
-    this.pausedFlag = true;
-    this.options.metrics?.paused.set(1);
-    this.options.logger.warn('delivery paused by operator');
+  /**
+   * Operators: claim nothing until resume(). Sends already in flight finish. The flag is stored in the outbox,
+   * so on a shared outbox it pauses every replica (each sees it at its next poll). Resolves once it is stored.
+   */
+  pause(): Promise<void> {
+    return this.setPaused(true);
   }
 
-  resume(): void {
-    if (!this.pausedFlag) return;
-    this.pausedFlag = false;
-    this.options.metrics?.paused.set(0);
-    this.options.logger.info('delivery resumed by operator');
-    this.wake?.();
+  resume(): Promise<void> {
+    return this.setPaused(false);
+  }
+
+  private setPaused(paused: boolean): Promise<void> {
+    this.controlVersion++;
+    this.observePaused(paused, 'by operator');
+    // Writes in call order; the loop waits for the latest before it reads the flag back.
+    const write = this.control.then(() => this.options.outbox.setPaused(paused));
+    this.control = write.catch(() => undefined);
+    if (!paused) this.wake?.();
+    return write;
+  }
+
+  /** Follow the stored flag: log and count each change, whoever made it. */
+  private observePaused(paused: boolean, by: string): void {
+    if (paused === this.pausedFlag) return;
+    this.pausedFlag = paused;
+    this.options.metrics?.paused.set(paused ? 1 : 0);
+    if (paused) this.options.logger.warn(`delivery paused ${by}`);
+    else this.options.logger.info(`delivery resumed ${by}`);
   }
 
   /** Tell the worker new work was committed, so it need not wait for the next poll. */
@@ -114,9 +132,14 @@ export class DeliveryWorker {
 
   /** One step of the loop: claim as much due work as there are free slots (and the breaker allows), start it. */
   private async step(): Promise<number> {
-    if (this.pausedFlag) return 0;
     const limit = Math.min(this.concurrency - this.inFlight.size, this.breaker.permits());
     if (limit <= 0) return 0;
+    const version = this.controlVersion;
+    await this.control;
+    const stored = await this.options.outbox.isPaused();
+    // A pause or resume called here while we read is newer than what we read.
+    if (version === this.controlVersion) this.observePaused(stored, 'in the outbox (by an operator, maybe on another replica)');
+    if (this.pausedFlag) return 0;
     const probing = this.breaker.state() === 'half-open';
     const claimed = await this.options.outbox.claim(limit);
     if (probing && claimed.length > 0) this.breaker.probeStarted();

@@ -1,17 +1,25 @@
 /**
  * The outbox: accepted submissions, stored durably before the gateway answers 202, and claimed by the
- * delivery worker. One interface; the embedded SQLite store implements it (PostgreSQL joins it later).
+ * delivery worker. One interface, two stores: embedded SQLite (one process) and PostgreSQL (several replicas).
  */
 import type { Bundle, OperationOutcome } from 'fhir/r4';
 
 /**
  * queued     accepted, waiting for (another) delivery attempt
- * delivering claimed by a worker; a crash leaves it here and start-up puts it back to queued
+ * delivering claimed by a worker; a crash leaves it here and recovery puts it back to queued (PostgreSQL:
+ *            once the claim's lease has run out, as other replicas may be alive)
  * delivered  the SCR accepted the transaction
  * rejected   the SCR refused it with a 4xx that retrying cannot fix (dead letter, replayable)
  * failed     every allowed attempt failed (dead letter, replayable)
  */
 export type SubmissionState = 'queued' | 'delivering' | 'delivered' | 'rejected' | 'failed';
+
+export const SUBMISSION_STATES: readonly SubmissionState[] = ['queued', 'delivering', 'delivered', 'rejected', 'failed'];
+
+/** A mark* call for a submission that is not (or no longer) claimed by this worker: a bug, or its claim ran out. */
+export class OutboxStateError extends Error {
+  override name = 'OutboxStateError';
+}
 
 export interface NewSubmission {
   /** Care provider ODS code that sent it. */
@@ -94,8 +102,17 @@ export interface Outbox {
   deadLetters(limit: number): Promise<SubmissionStatus[]>;
   /** Put a dead letter back to queued with its attempts reset. False when it is not a dead letter. */
   replay(id: string): Promise<boolean>;
-  /** Start-up: anything left 'delivering' by a crash goes back to 'queued'. Returns how many. */
+  /**
+   * Start-up: anything left 'delivering' by a crash goes back to 'queued'. Returns how many. A shared store
+   * (PostgreSQL) takes back only claims whose lease ran out, as other replicas may still be delivering.
+   */
   recover(): Promise<number>;
+  /**
+   * Operators' pause, kept with the queue so that every worker claiming from it (every replica) sees it. The
+   * worker reads it at each poll; sends already in flight finish.
+   */
+  setPaused(paused: boolean): Promise<void>;
+  isPaused(): Promise<boolean>;
   /** Count by state, for /ready and metrics. */
   counts(): Promise<Record<SubmissionState, number>>;
   /**

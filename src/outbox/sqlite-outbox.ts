@@ -9,7 +9,9 @@ import Database from 'better-sqlite3';
 import type { Bundle, OperationOutcome } from 'fhir/r4';
 import {
   IdempotencyKeyTaken,
+  OutboxStateError,
   StaleRecordError,
+  SUBMISSION_STATES,
   type ClaimedSubmission,
   type IdempotencyKey,
   type NewSubmission,
@@ -19,12 +21,8 @@ import {
 } from './outbox';
 import { migrate } from './sqlite-schema';
 
-export const SUBMISSION_STATES: readonly SubmissionState[] = ['queued', 'delivering', 'delivered', 'rejected', 'failed'];
-
-/** A mark* call for a submission that is not (or no longer) claimed: a bug or a second worker on the file. */
-export class OutboxStateError extends Error {
-  override name = 'OutboxStateError';
-}
+// Kept exported from here too, for the callers that import them from the SQLite store.
+export { OutboxStateError, SUBMISSION_STATES };
 
 interface Row {
   id: string;
@@ -206,6 +204,14 @@ export class SqliteOutbox implements Outbox {
     return this.statements.recover.run({ now: Date.now() }).changes;
   }
 
+  async setPaused(paused: boolean): Promise<void> {
+    this.statements.setPaused.run(paused ? 1 : 0);
+  }
+
+  async isPaused(): Promise<boolean> {
+    return (this.statements.isPaused.get() as { paused: number }).paused === 1;
+  }
+
   async counts(): Promise<Record<SubmissionState, number>> {
     const counts = Object.fromEntries(SUBMISSION_STATES.map((s) => [s, 0])) as Record<SubmissionState, number>;
     for (const row of this.statements.counts.all() as { state: SubmissionState; n: number }[]) counts[row.state] = row.n;
@@ -302,6 +308,8 @@ function prepareStatements(db: Database.Database) {
       `UPDATE submissions SET bundle = NULL, response = NULL
        WHERE state = 'delivered' AND delivered_at < ? AND (bundle IS NOT NULL OR response IS NOT NULL)`,
     ),
+    setPaused: db.prepare('UPDATE delivery_control SET paused = ?'),
+    isPaused: db.prepare('SELECT paused FROM delivery_control'),
     probeWrite: db.prepare(`UPDATE submissions SET updated_at = updated_at WHERE seq = -1`),
   };
 }

@@ -47,6 +47,14 @@ const MIGRATIONS: readonly string[] = [
     created_at    INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  `
+  -- Operators' pause: kept with the queue, so it outlasts a restart (one row).
+  CREATE TABLE delivery_control (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    paused  INTEGER NOT NULL CHECK (paused IN (0, 1))
+  );
+  INSERT INTO delivery_control (id, paused) VALUES (1, 0);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -27,8 +27,8 @@ describe('delivery metrics', () => {
     try {
       const [delivered, rejected] = await outbox.enqueue([submission('9434765919'), submission('9434765870')]);
       worker.start();
-      worker.pause();
-      worker.resume();
+      await worker.pause();
+      await worker.resume();
       await waitFor(async () => (await outbox.get(delivered))?.state === 'delivered' && (await outbox.get(rejected))?.state === 'rejected');
       await worker.stop();
 

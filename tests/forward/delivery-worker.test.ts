@@ -135,15 +135,34 @@ describe('DeliveryWorker against a loopback SCR', () => {
   it('claims nothing while paused and carries on after resume', async () => {
     const server = await startScr(() => ok());
     const running = startWorker(server.url);
-    running.pause();
+    await running.pause();
     expect(running.paused).toBe(true);
+    expect(await outbox.isPaused()).toBe(true);
     const [id] = await outbox.enqueue([submission(PATIENT_A)]);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(server.requests).toHaveLength(0);
     expect((await outbox.get(id))?.state).toBe('queued');
-    running.resume();
+    await running.resume();
     await waitFor(settled(id));
     expect((await outbox.get(id))?.state).toBe('delivered');
+  });
+
+  it('follows a pause stored in the outbox by another worker, and its resume', async () => {
+    const server = await startScr(() => ok());
+    startWorker(server.url);
+    const other = new SqliteOutbox(tmp.file('outbox.sqlite'));
+    try {
+      await other.setPaused(true);
+      await waitFor(() => worker?.paused === true);
+      const [id] = await outbox.enqueue([submission(PATIENT_A)]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(server.requests).toHaveLength(0);
+      await other.setPaused(false);
+      await waitFor(settled(id));
+      expect(logLines.join('')).toContain('delivery paused in the outbox');
+    } finally {
+      await other.close();
+    }
   });
 
   it('waits for a send in flight to finish when stopped', async () => {

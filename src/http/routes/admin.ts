@@ -36,16 +36,17 @@ export function adminRouter({ outbox, worker }: AdminDeps, security: Security): 
 
   router.get('/v1/admin/delivery', admin('read delivery state', async () => ({
     status: 200,
-    body: { paused: worker.paused, circuit: worker.circuit, counts: await outbox.counts() },
+    // The stored flag, which every replica follows, rather than this replica's last reading of it.
+    body: { paused: await outbox.isPaused(), circuit: worker.circuit, counts: await outbox.counts() },
   })));
 
-  router.post('/v1/admin/delivery/pause', admin('pause delivery', () => {
-    worker.pause();
+  router.post('/v1/admin/delivery/pause', admin('pause delivery', async () => {
+    await worker.pause();
     return { status: 200, body: { paused: true } };
   }));
 
-  router.post('/v1/admin/delivery/resume', admin('resume delivery', () => {
-    worker.resume();
+  router.post('/v1/admin/delivery/resume', admin('resume delivery', async () => {
+    await worker.resume();
     return { status: 200, body: { paused: false } };
   }));
 

@@ -1,0 +1,105 @@
+/**
+ * The development SCR behind a loopback proxy that records each transaction it passes on: which patient it
+ * was for, which record version it carried (its Provenance), and how many transactions for that patient were
+ * in flight at the same moment. So a test can count deliveries and prove per-patient order and exclusion
+ * across gateway replicas from the SCR's side, where it matters.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Bundle, Patient } from 'fhir/r4';
+import { startDevScr } from '../../src/devscr';
+
+export interface Delivery {
+  nhsNumber: string;
+  provenanceId: string;
+  /** The Patient's first address line, which the tests use to tell record versions apart. */
+  marker: string;
+  status: number;
+}
+
+export interface RecordingScr {
+  baseUrl: string;
+  /** Patient transactions the SCR answered, in the order they arrived. */
+  deliveries: Delivery[];
+  /** The most transactions for one patient that were ever in flight at once (must stay 1). */
+  maxInFlightPerPatient: number;
+  /** The most transactions in flight at once overall (shows the replicas did deliver in parallel). */
+  maxInFlight: number;
+  /** Extra time each transaction is held before it is passed on, to widen any window for overlap. */
+  holdMs: number;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const NHS_NUMBER = 'https://fhir.nhs.uk/Id/nhs-number';
+
+export async function startRecordingScr(): Promise<RecordingScr> {
+  const scr = await startDevScr({ port: 0 });
+  const upstream = new URL(scr.baseUrl).origin;
+  const inFlight = new Map<string, number>();
+  let total = 0;
+  const state: RecordingScr = {
+    baseUrl: '',
+    deliveries: [],
+    maxInFlightPerPatient: 0,
+    maxInFlight: 0,
+    holdMs: 0,
+    reset() {
+      state.deliveries = [];
+      state.maxInFlightPerPatient = 0;
+      state.maxInFlight = 0;
+    },
+    close: async () => undefined,
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = chunks.length ? Buffer.concat(chunks) : undefined;
+      const isTransaction = req.method === 'POST' && /^\/fhir\/?$/.test(req.url ?? '');
+      const bundle = isTransaction && body ? (JSON.parse(body.toString('utf8')) as Bundle) : undefined;
+      const patient = bundle?.entry?.find((e) => e.resource?.resourceType === 'Patient')?.resource as Patient | undefined;
+      const nhsNumber = patient?.identifier?.find((i) => i.system === NHS_NUMBER)?.value;
+      const provenanceId = bundle?.entry?.find((e) => e.resource?.resourceType === 'Provenance')?.resource?.id ?? '';
+      if (nhsNumber) {
+        const now = (inFlight.get(nhsNumber) ?? 0) + 1;
+        inFlight.set(nhsNumber, now);
+        state.maxInFlightPerPatient = Math.max(state.maxInFlightPerPatient, now);
+        total++;
+        state.maxInFlight = Math.max(state.maxInFlight, total);
+      }
+      const finish = (status: number) => {
+        if (!nhsNumber) return;
+        inFlight.set(nhsNumber, (inFlight.get(nhsNumber) ?? 1) - 1);
+        total--;
+        state.deliveries.push({ nhsNumber, provenanceId, marker: patient?.address?.[0]?.line?.[0] ?? '', status });
+      };
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)) as [string, string][],
+      );
+      const hold = nhsNumber && state.holdMs > 0 ? new Promise((r) => setTimeout(r, Math.random() * state.holdMs)) : Promise.resolve();
+      hold
+        .then(() => fetch(`${upstream}${req.url}`, { method: req.method, headers, body }))
+        .then(async (answer) => {
+          const payload = Buffer.from(await answer.arrayBuffer());
+          finish(answer.status);
+          res.writeHead(answer.status, { 'Content-Type': answer.headers.get('content-type') ?? 'application/fhir+json' });
+          res.end(payload);
+        })
+        .catch(() => {
+          finish(502);
+          res.writeHead(502);
+          res.end();
+        });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+  state.close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await scr.close();
+  };
+  return state;
+}

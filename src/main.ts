@@ -10,6 +10,7 @@ import { AuditStore } from './audit/audit-store';
 import { createAuthenticator } from './auth/authenticate';
 import { ConfigError, loadConfig, type Config } from './config';
 import { startDevScr, type DevScr } from './devscr';
+import { loadClientCredentialsAuth } from './fhir/scr-auth';
 import { ScrClient } from './fhir/scr-client';
 import { DeliveryWorker } from './forward/delivery-worker';
 import { createApp } from './http/app';
@@ -31,6 +32,8 @@ export interface Gateway {
 
 export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
   fs.mkdirSync(config.dataDir, { recursive: true });
+  // Before anything is opened: a bad SCR key stops start-up with nothing to clean up.
+  const scrAuth = config.scrAuth && (await loadClientCredentialsAuth(config.scrAuth, { timeoutMs: config.scrTimeoutMs, logger }));
 
   let devScr: DevScr | undefined;
   let scrBaseUrl = config.scrBaseUrl;
@@ -45,7 +48,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const recovered = await outbox.recover();
   if (recovered > 0) logger.warn('recovered submissions left in progress by a previous run', { recovered });
 
-  const scr = new ScrClient({ baseUrl: scrBaseUrl, timeoutMs: config.scrTimeoutMs, logger });
+  const scr = new ScrClient({ baseUrl: scrBaseUrl, timeoutMs: config.scrTimeoutMs, logger, auth: scrAuth });
   const metrics = createDeliveryMetrics(outbox);
   const worker = new DeliveryWorker({
     outbox,

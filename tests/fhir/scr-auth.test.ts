@@ -78,12 +78,12 @@ describe('outbound OAuth to the SCR (private_key_jwt)', () => {
   });
 
   it('fetches a new token once the cached one has expired, not before', async () => {
-    tokens.expiresIn = '1'; // a string, as NHS England sends it
+    tokens.expiresIn = '3'; // a string, as NHS England sends it; refreshed 0.3 s before it runs out
     const scrClient = client(auth());
     await scrClient.transaction(transaction('9990000101'));
     await scrClient.transaction(transaction('9990000102'));
     expect(tokens.requests).toBe(1);
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, 3100));
     await scrClient.transaction(transaction('9990000103'));
     expect(tokens.requests).toBe(2);
     expect(scr.refused).toBe(0);

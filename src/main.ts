@@ -121,7 +121,17 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  const gateway = await startGateway(config, logger);
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway(config, logger);
+  } catch (err) {
+    // Settings that are only checkable by using them (the SCR key file) fail here, as clearly as loadConfig's.
+    if (err instanceof ConfigError) {
+      console.error(`care-record-gateway: configuration error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal });
     gateway.stop().then(

@@ -5,10 +5,11 @@
  * outcome being stored, so start-up sends it again (at-least-once delivery); the conditional update makes
  * that a second version of the same Patient, never a second Patient, and only those few in flight can have it.
  *
- * The SCR is the development SCR on loopback in this test process, so it outlives the gateway's kill.
+ * The SCR is the development SCR on loopback in this test process, so it outlives the gateway's kill,
+ * behind a proxy that holds each transaction 30 ms, so that sends are surely in flight when the kill comes.
  */
 import resident from '../fixtures/records/resident.json';
-import { startDevScr, type DevScr } from '../../src/devscr';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { CARE_HOME, OPERATOR } from '../support/gateway';
 import { assertGatewayLogsClean, bearerFor, nhsNumbers, spawnGateway, tempDataDir, type GatewayProcess } from '../support/processes';
 import { census } from '../support/scr-census';
@@ -20,12 +21,13 @@ const BATCH = 25;
 /** Far more residents than can be posted before the kill, so posting is still going on when it comes. */
 const PEOPLE = nhsNumbers(20_000, 997_200_000);
 
-let scr: DevScr;
+let scr: FaultProxy;
 const dataDir = tempDataDir();
 const runs: GatewayProcess[] = [];
 
 beforeAll(async () => {
-  scr = await startDevScr({ port: 0 });
+  scr = await startFaultProxy();
+  scr.delayMs = 30;
 });
 afterAll(async () => {
   for (const run of runs) await run.kill();
@@ -90,6 +92,9 @@ it('delivers every record that got a 202, once per person, after the gateway is 
 
   const second = await spawnGateway(dataDir, env);
   runs.push(second);
+  // Start-up put back what the kill left 'delivering': the kill did strike sends in flight.
+  const recovered = second.lines.map((l) => /"message":"recovered submissions left in progress by a previous run","recovered":(\d+)/.exec(l)?.[1]).find(Boolean);
+  expect(Number(recovered)).toBeGreaterThanOrEqual(1);
   const operator = await bearerFor(dataDir, OPERATOR);
   await waitUntil(async () => {
     const res = await fetch(`${second.url}/v1/admin/delivery`, { headers: { authorization: operator } });

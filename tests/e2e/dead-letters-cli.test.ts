@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import resident from '../fixtures/records/resident.json';
+import { freePort } from '../forward/loopback-scr';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway';
 import { nhsNumbers } from '../support/processes';
@@ -40,13 +41,13 @@ async function stateIs(id: string, wanted: string): Promise<void> {
   });
 }
 
-async function cli(args: string[], token: string | null = gw.as.operator): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(args: string[], token: string | null = gw.as.operator, url = gw.url): Promise<{ code: number; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.CRG_TOKEN;
   if (token === null) delete env.GATEWAY_TOKEN;
   else env.GATEWAY_TOKEN = token.replace(/^Bearer /, '');
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/dead-letters.ts', ...args, '--url', gw.url], { cwd: ROOT, env });
+    const { stdout, stderr } = await run(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/dead-letters.ts', ...args, '--url', url], { cwd: ROOT, env });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -73,6 +74,12 @@ describe('npm run dead-letters', () => {
     const { code, stderr } = await cli(['list'], null);
     expect(code).toBe(2);
     expect(stderr).toMatch(/an operator token is needed/);
+  }, 30_000);
+
+  it('exits 2 and names the failure when the gateway cannot be reached', async () => {
+    const { code, stderr } = await cli(['list'], gw.as.operator, `http://127.0.0.1:${await freePort()}`);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^dead-letters failed: fetch failed \(.*ECONNREFUSED/);
   }, 30_000);
 
   it('exits 1 when asked to replay a submission that does not exist', async () => {

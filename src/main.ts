@@ -10,6 +10,7 @@ import { AuditStore } from './audit/audit-store';
 import { createAuthenticator } from './auth/authenticate';
 import { ConfigError, loadConfig, type Config } from './config';
 import { startDevScr, type DevScr } from './devscr';
+import { loadClientCredentialsAuth } from './fhir/scr-auth';
 import { ScrClient } from './fhir/scr-client';
 import { DeliveryWorker } from './forward/delivery-worker';
 import { createApp } from './http/app';
@@ -32,6 +33,8 @@ export interface Gateway {
 
 export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
   fs.mkdirSync(config.dataDir, { recursive: true });
+  // Before anything is opened: a bad SCR key stops start-up with nothing to clean up.
+  const scrAuth = config.scrAuth && (await loadClientCredentialsAuth(config.scrAuth, { timeoutMs: config.scrTimeoutMs, logger }));
 
   let devScr: DevScr | undefined;
   let scrBaseUrl = config.scrBaseUrl;
@@ -46,7 +49,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const recovered = await outbox.recover();
   if (recovered > 0) logger.warn('recovered submissions left in progress by a previous run', { recovered, outbox: outboxKind });
 
-  const scr = new ScrClient({ baseUrl: scrBaseUrl, timeoutMs: config.scrTimeoutMs, logger });
+  const scr = new ScrClient({ baseUrl: scrBaseUrl, timeoutMs: config.scrTimeoutMs, logger, auth: scrAuth });
   const metrics = createDeliveryMetrics(outbox);
   const worker = new DeliveryWorker({
     outbox,
@@ -123,7 +126,17 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  const gateway = await startGateway(config, logger);
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway(config, logger);
+  } catch (err) {
+    // Settings that are only checkable by using them (the SCR key file) fail here, as clearly as loadConfig's.
+    if (err instanceof ConfigError) {
+      console.error(`care-record-gateway: configuration error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal });
     gateway.stop().then(

@@ -14,6 +14,8 @@ export interface Config {
   devScrPort: number;
   /** Timeout for each call to the SCR. */
   scrTimeoutMs: number;
+  /** OAuth 2.0 client credentials (private_key_jwt) for calls to the SCR; absent: no auth (development SCR). */
+  scrAuth?: { tokenUrl: string; clientId: string; privateKeyFile: string; keyId: string };
   /** Folder for the embedded database and development keys. */
   dataDir: string;
   /** SQLite file for the outbox; ':memory:' is allowed for tests. */
@@ -188,6 +190,24 @@ function secondarySection(env: Env, dataDir: string): Config['secondary'] {
   };
 }
 
+const SCR_AUTH_VARIABLES = ['SCR_TOKEN_URL', 'SCR_CLIENT_ID', 'SCR_PRIVATE_KEY_FILE', 'SCR_KEY_ID'] as const;
+
+/** All four SCR_* auth settings, or none of them: a partial set is a mistake, not a wish for no auth. */
+function scrAuthSection(env: Env): Config['scrAuth'] {
+  const missing = SCR_AUTH_VARIABLES.filter((name) => !env[name]);
+  if (missing.length === SCR_AUTH_VARIABLES.length) return undefined;
+  if (missing.length > 0) {
+    throw new ConfigError(`SCR authentication needs all of ${SCR_AUTH_VARIABLES.join(', ')}; missing ${missing.join(', ')}`);
+  }
+  url(env, 'SCR_TOKEN_URL'); // checked only: the assertion's aud must be the URL exactly as given
+  return {
+    tokenUrl: env.SCR_TOKEN_URL as string,
+    clientId: env.SCR_CLIENT_ID as string,
+    privateKeyFile: path.resolve(env.SCR_PRIVATE_KEY_FILE as string),
+    keyId: env.SCR_KEY_ID as string,
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR || 'data');
   const scrTimeoutMs = integer(env, 'SCR_TIMEOUT_MS', 10_000, 100, 300_000);
@@ -197,6 +217,7 @@ export function loadConfig(env: Env = process.env): Config {
     scrBaseUrl: url(env, 'SCR_BASE_URL'),
     devScrPort: integer(env, 'DEV_SCR_PORT', 8103, 0, 65535),
     scrTimeoutMs,
+    scrAuth: scrAuthSection(env),
     dataDir,
     outboxPath: env.OUTBOX_PATH || path.join(dataDir, 'outbox.sqlite'),
     databaseUrl: databaseUrl(env, 'DATABASE_URL'),

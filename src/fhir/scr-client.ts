@@ -11,6 +11,7 @@ import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4';
 import type { Logger } from '../observability/logger';
 import { issue, outcome, type IssueCode } from './operation-outcome';
+import type { ScrAuth } from './scr-auth';
 import { ScrError, isRetryableStatus, parseRetryAfter } from './scr-error';
 
 export interface ScrClientOptions {
@@ -21,6 +22,8 @@ export interface ScrClientOptions {
   logger?: Logger;
   /** Most pages followed for one search before giving up (default 20). */
   maxPages?: number;
+  /** Outbound OAuth (scr-auth.ts); absent: calls carry no Authorization (the development SCR). */
+  auth?: ScrAuth;
 }
 
 const FHIR_JSON = 'application/fhir+json';
@@ -55,12 +58,14 @@ export class ScrClient {
   private readonly timeoutMs: number;
   private readonly maxPages: number;
   private readonly logger?: Logger;
+  private readonly auth?: ScrAuth;
 
-  constructor({ baseUrl, timeoutMs, logger, maxPages = 20 }: ScrClientOptions) {
+  constructor({ baseUrl, timeoutMs, logger, maxPages = 20, auth }: ScrClientOptions) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.timeoutMs = timeoutMs;
     this.maxPages = maxPages;
     this.logger = logger;
+    this.auth = auth;
     this.http = axios.create({
       baseURL: `${this.baseUrl}/`,
       timeout: timeoutMs, // socket idle; the AbortSignal per request bounds the whole call
@@ -230,20 +235,31 @@ export class ScrClient {
     body?: Resource,
   ): Promise<T> {
     const started = Date.now();
-    let response: AxiosResponse<string>;
-    try {
-      response = await this.http.request<string>({
-        method,
-        url,
-        data: body === undefined ? undefined : JSON.stringify(body),
-        headers: body === undefined ? undefined : { 'Content-Type': FHIR_JSON },
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (err) {
-      const error = this.networkFailure(err, what);
-      // debug: the caller (delivery worker, read path) decides what a failure means and logs it once.
-      this.logger?.debug('SCR call failed', { what, error: error.message, ms: Date.now() - started });
-      throw error;
+    const send = async (authorization?: string): Promise<AxiosResponse<string>> => {
+      const headers: Record<string, string> = body === undefined ? {} : { 'Content-Type': FHIR_JSON };
+      if (authorization) headers.Authorization = authorization;
+      try {
+        return await this.http.request<string>({
+          method,
+          url,
+          data: body === undefined ? undefined : JSON.stringify(body),
+          headers,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+      } catch (err) {
+        const error = this.networkFailure(err, what);
+        // debug: the caller (delivery worker, read path) decides what a failure means and logs it once.
+        this.logger?.debug('SCR call failed', { what, error: error.message, ms: Date.now() - started });
+        throw error;
+      }
+    };
+    let authorization = await this.auth?.authorization();
+    let response = await send(authorization);
+    if (response.status === 401 && this.auth && authorization) {
+      // The token may have been revoked or expired early: drop it and try once more with a fresh one.
+      this.auth.rejected(authorization);
+      authorization = await this.auth.authorization();
+      response = await send(authorization);
     }
     const { status } = response;
     this.logger?.debug('SCR call', { what, status, ms: Date.now() - started });
@@ -254,7 +270,8 @@ export class ScrClient {
       throw new ScrError(
         `SCR ${what} failed: HTTP ${status}`,
         status,
-        isRetryableStatus(status),
+        // With our own fresh token still refused, our credentials are at fault, not the record: keep retrying.
+        isRetryableStatus(status) || (status === 401 && this.auth !== undefined),
         scrOutcome ?? outcome([issue('error', code, `The SCR answered HTTP ${status}`)]),
         parseRetryAfter(header(response, 'retry-after')),
       );

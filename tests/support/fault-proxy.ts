@@ -13,12 +13,14 @@ export interface FaultProxy {
   baseUrl: string;
   mode: FaultMode;
   transactionsSeen: number;
+  /** Hold each transaction this long before passing it on, so sends are in flight when a test strikes. */
+  delayMs: number;
   close(): Promise<void>;
 }
 
 export async function startFaultProxy(): Promise<FaultProxy> {
   const scr: DevScr = await startDevScr({ port: 0 });
-  const state: FaultProxy = { baseUrl: '', mode: 'pass', transactionsSeen: 0, close: async () => undefined };
+  const state: FaultProxy = { baseUrl: '', mode: 'pass', transactionsSeen: 0, delayMs: 0, close: async () => undefined };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -38,7 +40,8 @@ export async function startFaultProxy(): Promise<FaultProxy> {
       const headers = Object.fromEntries(
         Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)) as [string, string][],
       );
-      fetch(`${new URL(scr.baseUrl).origin}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined })
+      const delay = new Promise((resolve) => setTimeout(resolve, isTransaction ? state.delayMs : 0));
+      delay.then(() => fetch(`${new URL(scr.baseUrl).origin}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined }))
         .then(async (upstream) => {
           res.writeHead(upstream.status, { 'Content-Type': upstream.headers.get('content-type') ?? 'application/fhir+json' });
           res.end(Buffer.from(await upstream.arrayBuffer()));

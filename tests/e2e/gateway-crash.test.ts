@@ -93,7 +93,8 @@ it('delivers every record that got a 202, once per person, after the gateway is 
   const second = await spawnGateway(dataDir, env);
   runs.push(second);
   // Start-up put back what the kill left 'delivering': the kill did strike sends in flight.
-  const recovered = second.lines.map((l) => /"message":"recovered submissions left in progress by a previous run","recovered":(\d+)/.exec(l)?.[1]).find(Boolean);
+  const recovery = second.lines.find((l) => l.includes('"message":"recovered submissions left in progress by a previous run"'));
+  const recovered = recovery && /"recovered":(\d+)/.exec(recovery)?.[1];
   expect(Number(recovered)).toBeGreaterThanOrEqual(1);
   const operator = await bearerFor(dataDir, OPERATOR);
   await waitUntil(async () => {

@@ -10,8 +10,6 @@ export type Evaluate = (input: unknown, bindings: Record<string, unknown>) => Pr
 
 export interface FastMapping {
   evaluate: Evaluate;
-  /** Resolves to true once the synchronous evaluator is in use, false when this mapping stays interpreted. */
-  compiled(): Promise<boolean>;
 }
 
 export function fastMapping(expression: jsonata.Expression): FastMapping {
@@ -26,9 +24,6 @@ export function fastMapping(expression: jsonata.Expression): FastMapping {
       } catch {
         return expression.evaluate(input, bindings);
       }
-    },
-    async compiled() {
-      return (await load()) !== undefined;
     },
   };
 }

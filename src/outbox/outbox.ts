@@ -124,3 +124,38 @@ export interface Outbox {
   writable(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** The status columns both stores keep (SQLite holds times as epoch milliseconds, PostgreSQL as timestamps). */
+export interface StatusRow {
+  id: string;
+  provider_ods: string;
+  records: string;
+  state: SubmissionState;
+  attempts: number;
+  accepted_at: number | Date;
+  updated_at: number | Date;
+  next_attempt_at: number | Date;
+  delivered_at: number | Date | null;
+  last_error: string | null;
+}
+
+export const STATUS_COLUMNS =
+  'id, provider_ods, records, state, attempts, accepted_at, updated_at, next_attempt_at, delivered_at, last_error';
+
+const iso = (time: number | Date): string => new Date(time).toISOString();
+
+export function toStatus(row: StatusRow): SubmissionStatus {
+  const status: SubmissionStatus = {
+    id: row.id,
+    state: row.state,
+    providerOds: row.provider_ods,
+    records: JSON.parse(row.records) as string[],
+    attempts: row.attempts,
+    acceptedAt: iso(row.accepted_at),
+    updatedAt: iso(row.updated_at),
+  };
+  if (row.state === 'queued') status.nextAttemptAt = iso(row.next_attempt_at);
+  if (row.delivered_at !== null) status.deliveredAt = iso(row.delivered_at);
+  if (row.last_error !== null) status.lastError = JSON.parse(row.last_error) as OperationOutcome;
+  return status;
+}

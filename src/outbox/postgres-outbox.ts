@@ -18,6 +18,9 @@ import {
   type Outbox,
   type SubmissionState,
   type SubmissionStatus,
+  STATUS_COLUMNS,
+  toStatus,
+  type StatusRow,
 } from './outbox';
 import { claimDue } from './postgres-claim';
 import { enqueueIn } from './postgres-enqueue';
@@ -35,21 +38,7 @@ export interface PostgresOutboxOptions {
   logger?: Logger;
 }
 
-interface Row {
-  id: string;
-  provider_ods: string;
-  records: string;
-  state: SubmissionState;
-  attempts: number;
-  accepted_at: Date;
-  updated_at: Date;
-  next_attempt_at: Date;
-  delivered_at: Date | null;
-  last_error: string | null;
-}
 
-const STATUS_COLUMNS =
-  'id, provider_ods, records, state, attempts, accepted_at, updated_at, next_attempt_at, delivered_at, last_error';
 
 export class PostgresOutbox implements Outbox {
   /** This process's name in claimed_by, for operators reading the table. */
@@ -96,7 +85,7 @@ export class PostgresOutbox implements Outbox {
 
   async get(id: string): Promise<SubmissionStatus | undefined> {
     if (!isUuid(id)) return undefined;
-    const { rows } = await this.pool.query<Row>(`SELECT ${STATUS_COLUMNS} FROM submissions WHERE id = $1`, [id]);
+    const { rows } = await this.pool.query<StatusRow>(`SELECT ${STATUS_COLUMNS} FROM submissions WHERE id = $1`, [id]);
     return rows[0] && toStatus(rows[0]);
   }
 
@@ -151,7 +140,7 @@ export class PostgresOutbox implements Outbox {
   }
 
   async deadLetters(limit: number): Promise<SubmissionStatus[]> {
-    const { rows } = await this.pool.query<Row>(
+    const { rows } = await this.pool.query<StatusRow>(
       `SELECT ${STATUS_COLUMNS} FROM submissions WHERE state IN ('rejected', 'failed') ORDER BY updated_at DESC, seq DESC LIMIT $1`,
       [limit],
     );
@@ -254,18 +243,3 @@ function isUuid(id: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 }
 
-function toStatus(row: Row): SubmissionStatus {
-  const status: SubmissionStatus = {
-    id: row.id,
-    state: row.state,
-    providerOds: row.provider_ods,
-    records: JSON.parse(row.records) as string[],
-    attempts: row.attempts,
-    acceptedAt: row.accepted_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-  };
-  if (row.state === 'queued') status.nextAttemptAt = row.next_attempt_at.toISOString();
-  if (row.delivered_at !== null) status.deliveredAt = row.delivered_at.toISOString();
-  if (row.last_error !== null) status.lastError = JSON.parse(row.last_error) as OperationOutcome;
-  return status;
-}

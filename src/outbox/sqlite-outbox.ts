@@ -18,27 +18,14 @@ import {
   type Outbox,
   type SubmissionState,
   type SubmissionStatus,
+  STATUS_COLUMNS,
+  toStatus,
+  type StatusRow,
 } from './outbox';
 import { migrate } from './sqlite-schema';
 
-// Kept exported from here too, for the callers that import them from the SQLite store.
-export { OutboxStateError, SUBMISSION_STATES };
 
-interface Row {
-  id: string;
-  provider_ods: string;
-  records: string;
-  state: SubmissionState;
-  attempts: number;
-  accepted_at: number;
-  updated_at: number;
-  next_attempt_at: number;
-  delivered_at: number | null;
-  last_error: string | null;
-}
 
-const STATUS_COLUMNS =
-  'id, provider_ods, records, state, attempts, accepted_at, updated_at, next_attempt_at, delivered_at, last_error';
 
 export class SqliteOutbox implements Outbox {
   private readonly db: Database.Database;
@@ -137,7 +124,7 @@ export class SqliteOutbox implements Outbox {
   }
 
   async get(id: string): Promise<SubmissionStatus | undefined> {
-    const row = this.statements.get.get(id) as Row | undefined;
+    const row = this.statements.get.get(id) as StatusRow | undefined;
     return row && toStatus(row);
   }
 
@@ -193,7 +180,7 @@ export class SqliteOutbox implements Outbox {
   }
 
   async deadLetters(limit: number): Promise<SubmissionStatus[]> {
-    return (this.statements.deadLetters.all(limit) as Row[]).map(toStatus);
+    return (this.statements.deadLetters.all(limit) as StatusRow[]).map(toStatus);
   }
 
   async replay(id: string): Promise<boolean> {
@@ -327,18 +314,3 @@ function expectClaimed(changes: number, id: string): void {
   if (changes !== 1) throw new OutboxStateError(`Submission ${id} is not being delivered; its outcome was not recorded`);
 }
 
-function toStatus(row: Row): SubmissionStatus {
-  const status: SubmissionStatus = {
-    id: row.id,
-    state: row.state,
-    providerOds: row.provider_ods,
-    records: JSON.parse(row.records) as string[],
-    attempts: row.attempts,
-    acceptedAt: new Date(row.accepted_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
-  };
-  if (row.state === 'queued') status.nextAttemptAt = new Date(row.next_attempt_at).toISOString();
-  if (row.delivered_at !== null) status.deliveredAt = new Date(row.delivered_at).toISOString();
-  if (row.last_error !== null) status.lastError = JSON.parse(row.last_error) as OperationOutcome;
-  return status;
-}

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDevScr, type DevScr } from '../../src/devscr';
+import { forward } from './forward';
 
 export type FaultMode = 'pass' | 'reject' | 'unavailable';
 
@@ -37,19 +38,8 @@ export async function startFaultProxy(): Promise<FaultProxy> {
         res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'business-rule', diagnostics: 'refused by test SCR' }] }));
         return;
       }
-      const headers = Object.fromEntries(
-        Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)) as [string, string][],
-      );
-      const delay = new Promise((resolve) => setTimeout(resolve, isTransaction ? state.delayMs : 0));
-      delay.then(() => fetch(`${new URL(scr.baseUrl).origin}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined }))
-        .then(async (upstream) => {
-          res.writeHead(upstream.status, { 'Content-Type': upstream.headers.get('content-type') ?? 'application/fhir+json' });
-          res.end(Buffer.from(await upstream.arrayBuffer()));
-        })
-        .catch(() => {
-          res.writeHead(502);
-          res.end();
-        });
+      const body = chunks.length ? Buffer.concat(chunks) : undefined;
+      void new Promise((resolve) => setTimeout(resolve, isTransaction ? state.delayMs : 0)).then(() => forward(new URL(scr.baseUrl).origin, req, body, res));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

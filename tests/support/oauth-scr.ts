@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { decodeProtectedHeader, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { startDevScr, type DevScr } from '../../src/devscr';
+import { forward } from './forward';
 
 export interface TokenEndpoint {
   url: string;
@@ -120,19 +121,8 @@ export async function startBearerScr(tokens: TokenEndpoint): Promise<BearerScr> 
         res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login', diagnostics: 'Invalid access token' }] }));
         return;
       }
-      fetch(`${origin}${req.url}`, {
-        method: req.method,
-        headers: { 'content-type': req.headers['content-type'] ?? 'application/fhir+json', accept: 'application/fhir+json' },
-        body: chunks.length ? Buffer.concat(chunks) : undefined,
-      })
-        .then(async (upstream) => {
-          res.writeHead(upstream.status, { 'Content-Type': upstream.headers.get('content-type') ?? 'application/fhir+json' });
-          res.end(Buffer.from(await upstream.arrayBuffer()));
-        })
-        .catch(() => {
-          res.writeHead(502);
-          res.end();
-        });
+      const headers = { 'content-type': req.headers['content-type'] ?? 'application/fhir+json', accept: 'application/fhir+json' };
+      void forward(origin, req, chunks.length ? Buffer.concat(chunks) : undefined, res, { headers });
     });
   });
   const state: BearerScr = {

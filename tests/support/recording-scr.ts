@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Bundle, Patient } from 'fhir/r4';
 import { startDevScr } from '../../src/devscr';
+import { forward } from './forward';
 
 export interface Delivery {
   nhsNumber: string;
@@ -75,23 +76,8 @@ export async function startRecordingScr(): Promise<RecordingScr> {
         total--;
         state.deliveries.push({ nhsNumber, provenanceId, marker: patient?.address?.[0]?.line?.[0] ?? '', status });
       };
-      const headers = Object.fromEntries(
-        Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)) as [string, string][],
-      );
       const hold = nhsNumber && state.holdMs > 0 ? new Promise((r) => setTimeout(r, Math.random() * state.holdMs)) : Promise.resolve();
-      hold
-        .then(() => fetch(`${upstream}${req.url}`, { method: req.method, headers, body }))
-        .then(async (answer) => {
-          const payload = Buffer.from(await answer.arrayBuffer());
-          finish(answer.status);
-          res.writeHead(answer.status, { 'Content-Type': answer.headers.get('content-type') ?? 'application/fhir+json' });
-          res.end(payload);
-        })
-        .catch(() => {
-          finish(502);
-          res.writeHead(502);
-          res.end();
-        });
+      void hold.then(() => forward(upstream, req, body, res, { onStatus: finish }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

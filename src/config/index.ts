@@ -40,6 +40,10 @@ export interface Config {
     pollIntervalMs: number;
     /** Sends in flight at once (per-patient order holds whatever the number). */
     concurrency: number;
+    /** Submissions for different patients combined into one SCR transaction, at most; 1: one each. */
+    batchSize: number;
+    /** Entries in one combined transaction, at most (the SCR's own limit on a Bundle's size). */
+    batchMaxEntries: number;
     /** The circuit opens after this many consecutive retryable failures, and probes again after the cool-down. */
     breaker: { failureThreshold: number; coolDownMs: number };
   };
@@ -233,6 +237,8 @@ export function loadConfig(env: Env = process.env): Config {
       backoffMaxMs: integer(env, 'DELIVERY_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
       pollIntervalMs: integer(env, 'DELIVERY_POLL_MS', 200, 10, 60_000),
       concurrency: integer(env, 'DELIVERY_CONCURRENCY', 4, 1, 256),
+      batchSize: integer(env, 'DELIVERY_BATCH_SIZE', 50, 1, 1000),
+      batchMaxEntries: integer(env, 'DELIVERY_BATCH_MAX_ENTRIES', 500, 1, 10_000),
       breaker: {
         failureThreshold: integer(env, 'DELIVERY_BREAKER_THRESHOLD', 5, 1, 10_000),
         coolDownMs: integer(env, 'DELIVERY_BREAKER_COOLDOWN_MS', 30_000, 10, 3_600_000),

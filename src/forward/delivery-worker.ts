@@ -13,6 +13,7 @@ import type { DeliveryMetrics, DeliveryOutcome } from '../observability/metrics'
 import type { ClaimedSubmission, Outbox } from '../outbox/outbox';
 import { retryDelayMs } from './backoff';
 import { CircuitBreaker, type BreakerOptions } from './circuit-breaker';
+import { alone, packSubmissions, splitResponse, type DeliveryGroup } from './combine';
 
 export interface DeliveryWorkerOptions {
   outbox: Outbox;
@@ -25,6 +26,13 @@ export interface DeliveryWorkerOptions {
   pollIntervalMs: number;
   /** Sends in flight at once (default 4). Per-patient ordering holds whatever the number. */
   concurrency?: number;
+  /**
+   * Submissions (each for another patient) sent together in one SCR transaction, at most (default 1: one
+   * transaction each). See combine.ts for what makes a combined transaction mean the same as its parts.
+   */
+  batchSize?: number;
+  /** Entries in one combined transaction, at most (default 500); a larger submission goes on its own. */
+  batchMaxEntries?: number;
   /** Default: open after 5 consecutive retryable failures, probe again after 30 s. */
   breaker?: BreakerOptions;
   metrics?: DeliveryMetrics;
@@ -34,6 +42,8 @@ type Outcome = DeliveryOutcome;
 
 export class DeliveryWorker {
   private readonly concurrency: number;
+  private readonly batchSize: number;
+  private readonly batchMaxEntries: number;
   private readonly breaker: CircuitBreaker;
   private readonly inFlight = new Set<Promise<unknown>>();
   private loop?: Promise<void>;
@@ -46,6 +56,8 @@ export class DeliveryWorker {
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.concurrency = Math.max(1, options.concurrency ?? 4);
+    this.batchSize = Math.max(1, options.batchSize ?? 1);
+    this.batchMaxEntries = Math.max(1, options.batchMaxEntries ?? 500);
     this.breaker = new CircuitBreaker(options.breaker ?? { failureThreshold: 5, coolDownMs: 30_000 });
   }
 
@@ -65,7 +77,7 @@ export class DeliveryWorker {
   start(): void {
     if (this.loop) return;
     this.stopping = false;
-    this.options.logger.info('delivery worker started', { concurrency: this.concurrency });
+    this.options.logger.info('delivery worker started', { concurrency: this.concurrency, batchSize: this.batchSize });
     this.loop = this.run().catch((err: unknown) => {
       // run() handles its own errors; reaching here is a bug, and it must not vanish.
       this.options.logger.error('delivery worker loop ended unexpectedly', { error: err });
@@ -130,10 +142,13 @@ export class DeliveryWorker {
     }
   }
 
-  /** One step of the loop: claim as much due work as there are free slots (and the breaker allows), start it. */
+  /**
+   * One step of the loop: claim as much due work as the free slots (and the breaker) allow, a batch a slot,
+   * pack it into transactions and start them. A half-open breaker's probe is one submission on its own.
+   */
   private async step(): Promise<number> {
-    const limit = Math.min(this.concurrency - this.inFlight.size, this.breaker.permits());
-    if (limit <= 0) return 0;
+    const slots = Math.min(this.concurrency - this.inFlight.size, this.breaker.permits());
+    if (slots <= 0) return 0;
     const version = this.controlVersion;
     await this.control;
     const stored = await this.options.outbox.isPaused();
@@ -141,11 +156,11 @@ export class DeliveryWorker {
     if (version === this.controlVersion) this.observePaused(stored, 'in the outbox (by an operator, maybe on another replica)');
     if (this.pausedFlag) return 0;
     const probing = this.breaker.state() === 'half-open';
-    const claimed = await this.options.outbox.claim(limit);
+    const claimed = await this.options.outbox.claim(probing ? 1 : slots * this.batchSize);
     if (probing && claimed.length > 0) this.breaker.probeStarted();
-    for (const submission of claimed) {
-      const delivery = this.deliver(submission)
-        .catch((err: unknown) => this.options.logger.error('delivery failed unexpectedly', { submissionId: submission.id, error: err }))
+    for (const group of packSubmissions(claimed, this.batchSize, this.batchMaxEntries)) {
+      const delivery = this.deliver(group)
+        .catch((err: unknown) => this.options.logger.error('delivery failed unexpectedly', { submissionIds: ids(group), error: err }))
         .finally(() => {
           this.inFlight.delete(delivery);
           this.wake?.();
@@ -155,60 +170,80 @@ export class DeliveryWorker {
     return claimed.length;
   }
 
-  /** Send one submission and store the outcome. Never rejects: every failure is logged here. */
-  private async deliver(submission: ClaimedSubmission): Promise<void> {
-    const attempt = submission.attempts + 1;
-    const log = { submissionId: submission.id, attempt };
+  /**
+   * Send one group's transaction and store every submission's outcome. A combined transaction the SCR
+   * refuses (a 4xx: it cannot say which part was at fault) is sent again one submission at a time, so only
+   * the one at fault is refused. Never rejects: every failure is logged here.
+   */
+  private async deliver(group: DeliveryGroup): Promise<void> {
+    const { submissions } = group;
+    const log = { submissionIds: ids(group), attempts: submissions.map((s) => s.attempts + 1) };
     const startedAt = performance.now();
     let response: Bundle | undefined;
     let failure: ScrError | undefined;
     try {
-      response = await this.options.send(submission.bundle);
+      response = await this.options.send(group.bundle);
     } catch (err) {
       failure = asScrError(err);
       if (!(err instanceof ScrError)) this.options.logger.error('send failed with an unexpected error', { ...log, error: err });
     }
     const seconds = (performance.now() - startedAt) / 1000;
 
-    let result: Outcome;
+    if (failure && !failure.retryable && submissions.length > 1) {
+      this.breaker.succeeded(); // the SCR is up and answering
+      this.options.logger.warn('combined transaction refused; sending its submissions one at a time', { ...log, status: failure.status });
+      for (const submission of submissions) await this.deliver(alone(submission));
+      return;
+    }
+
+    let results: Outcome[];
     try {
-      result = await this.record(submission, attempt, response, failure);
+      results = await this.record(group, response, failure);
     } catch (err) {
-      // The outcome could not be stored; the row stays 'delivering' until recover() at the next start-up.
+      // The outcome could not be stored; the rows stay 'delivering' until recover() at the next start-up.
       this.options.logger.error('recording a delivery outcome failed', { ...log, error: err });
       return;
     }
-    this.options.metrics?.observe(result, seconds);
-    const detail = { ...log, outcome: result, status: failure?.status, durationMs: Math.round(seconds * 1000) };
-    if (result === 'delivered') this.options.logger.info('submission delivered', detail);
-    else if (result === 'retry') this.options.logger.warn('delivery failed; will retry', detail);
-    else this.options.logger.error('submission dead-lettered', detail);
+    for (const result of results) this.options.metrics?.observe(result, seconds);
+    // One line per outcome, naming the submissions it covers.
+    for (const result of new Set(results)) {
+      const covered = submissions.filter((_, i) => results[i] === result);
+      const detail = { submissionIds: covered.map((s) => s.id), outcome: result, status: failure?.status, durationMs: Math.round(seconds * 1000) };
+      if (result === 'delivered') this.options.logger.info('submission delivered', detail);
+      else if (result === 'retry') this.options.logger.warn('delivery failed; will retry', detail);
+      else this.options.logger.error('submission dead-lettered', detail);
+    }
   }
 
-  private async record(
-    submission: ClaimedSubmission,
-    attempt: number,
-    response: Bundle | undefined,
-    failure: ScrError | undefined,
-  ): Promise<Outcome> {
+  /** The breaker hears of the send once; each submission's outcome is stored, in order. */
+  private async record(group: DeliveryGroup, response: Bundle | undefined, failure: ScrError | undefined): Promise<Outcome[]> {
     const { outbox } = this.options;
     if (!failure) {
       this.breaker.succeeded();
-      await outbox.markDelivered(submission.id, response);
-      return 'delivered';
+      const responses = splitResponse(response, group.parts);
+      await outbox.markAllDelivered(group.submissions.map((s, i) => ({ id: s.id, response: responses[i] })));
+      return group.submissions.map(() => 'delivered');
     }
     if (!failure.retryable) {
       this.breaker.succeeded(); // the SCR is up and answering; it just refuses this one
-      await outbox.markDead(submission.id, 'rejected', failure.outcome);
-      return 'rejected';
+      await outbox.markDead(group.submissions[0].id, 'rejected', failure.outcome);
+      return ['rejected'];
     }
     const holdMs = failure.retryAfterMs === undefined ? undefined : Math.min(failure.retryAfterMs, this.options.backoffMaxMs);
     if (this.breaker.failed(holdMs)) {
       this.options.metrics?.circuitOpened.inc();
       this.options.logger.warn('circuit breaker open: the SCR is failing, claiming paused', { status: failure.status });
     }
+    // Each submission of a failed group keeps its own count of attempts and its own back-off.
+    const outcomes: Outcome[] = [];
+    for (const submission of group.submissions) outcomes.push(await this.retryOrGiveUp(submission, failure));
+    return outcomes;
+  }
+
+  private async retryOrGiveUp(submission: ClaimedSubmission, failure: ScrError): Promise<Outcome> {
+    const attempt = submission.attempts + 1;
     if (attempt >= this.options.maxAttempts) {
-      await outbox.markDead(submission.id, 'failed', withAttempts(failure.outcome, attempt));
+      await this.options.outbox.markDead(submission.id, 'failed', withAttempts(failure.outcome, attempt));
       return 'failed';
     }
     const delayMs = retryDelayMs(
@@ -216,7 +251,7 @@ export class DeliveryWorker {
       attempt,
       failure.retryAfterMs,
     );
-    await outbox.markRetry(submission.id, failure.outcome, new Date(Date.now() + delayMs));
+    await this.options.outbox.markRetry(submission.id, failure.outcome, new Date(Date.now() + delayMs));
     return 'retry';
   }
 
@@ -233,6 +268,8 @@ export class DeliveryWorker {
     });
   }
 }
+
+const ids = (group: DeliveryGroup): string[] => group.submissions.map((s) => s.id);
 
 function asScrError(err: unknown): ScrError {
   if (err instanceof ScrError) return err;

@@ -25,7 +25,7 @@ function referenceForm(resource: Resource): string | undefined {
 }
 
 /** The value with every `reference` found in `targets` replaced; unchanged parts are the same objects. */
-function rewriteReferences(value: unknown, targets: Map<string, string>): unknown {
+export function rewriteReferences(value: unknown, targets: Map<string, string>): unknown {
   if (Array.isArray(value)) {
     const out = value.map((v) => rewriteReferences(v, targets));
     return out.some((v, i) => v !== value[i]) ? out : value;

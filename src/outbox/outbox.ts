@@ -78,6 +78,12 @@ export interface ClaimedSubmission {
   bundle: Bundle;
 }
 
+/** A submission the SCR accepted, with its part of the transaction-response. */
+export interface Delivery {
+  id: string;
+  response: Bundle | undefined;
+}
+
 export interface Outbox {
   /**
    * Commit one or more submissions atomically (all or none) and return their ids in order. Throws
@@ -94,6 +100,11 @@ export interface Outbox {
    */
   claim(limit: number, now?: Date): Promise<ClaimedSubmission[]>;
   markDelivered(id: string, response: Bundle | undefined, now?: Date): Promise<void>;
+  /**
+   * Several submissions the SCR accepted in one transaction, marked in one write. Those still claimed are
+   * marked; then, if any was not (its claim ran out), throws OutboxStateError naming them.
+   */
+  markAllDelivered(deliveries: Delivery[], now?: Date): Promise<void>;
   /** Back to queued with the attempt counted, due again at nextAttemptAt. */
   markRetry(id: string, error: OperationOutcome, nextAttemptAt: Date): Promise<void>;
   /** Dead letter: 'rejected' (4xx) or 'failed' (attempts exhausted). Later submissions for the key proceed. */

@@ -13,6 +13,7 @@ import {
   OutboxStateError,
   SUBMISSION_STATES,
   type ClaimedSubmission,
+  type Delivery,
   type IdempotencyKey,
   type NewSubmission,
   type Outbox,
@@ -105,11 +106,32 @@ export class PostgresOutbox implements Outbox {
   }
 
   async markDelivered(id: string, response: Bundle | undefined, now: Date = new Date()): Promise<void> {
-    await this.mark(
-      id,
-      `state = 'delivered', attempts = attempts + 1, response = $3, last_error = NULL, delivered_at = $4, updated_at = $4`,
-      [response === undefined ? null : JSON.stringify(response), now],
+    return this.markAllDelivered([{ id, response }], now);
+  }
+
+  /** One UPDATE for the lot; each row only under its own claim token, as mark() does for one. */
+  async markAllDelivered(deliveries: Delivery[], now: Date = new Date()): Promise<void> {
+    const ours = deliveries.filter((d) => this.claims.has(d.id));
+    const result = await this.pool.query<{ id: string }>(
+      `UPDATE submissions s
+       SET state = 'delivered', attempts = s.attempts + 1, response = d.response, last_error = NULL,
+           delivered_at = $4, updated_at = $4, claim_token = NULL, lease_until = NULL
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS d(id, token, response)
+       WHERE s.id = d.id AND s.state = 'delivering' AND s.claim_token = d.token
+       RETURNING s.id`,
+      [
+        ours.map((d) => d.id),
+        ours.map((d) => this.claims.get(d.id)),
+        ours.map((d) => (d.response === undefined ? null : JSON.stringify(d.response))),
+        now,
+      ],
     );
+    for (const d of deliveries) this.claims.delete(d.id);
+    const marked = new Set(result.rows.map((row) => row.id));
+    const lost = deliveries.filter((d) => !marked.has(d.id)).map((d) => d.id);
+    if (lost.length > 0) {
+      throw new OutboxStateError(`Submission ${lost.join(', ')}: not claimed by this replica (the claim ran out, or another replica took it back); its outcome was not recorded`);
+    }
   }
 
   async markRetry(id: string, error: OperationOutcome, nextAttemptAt: Date): Promise<void> {

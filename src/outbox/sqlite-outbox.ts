@@ -13,6 +13,7 @@ import {
   StaleRecordError,
   SUBMISSION_STATES,
   type ClaimedSubmission,
+  type Delivery,
   type IdempotencyKey,
   type NewSubmission,
   type Outbox,
@@ -145,10 +146,18 @@ export class SqliteOutbox implements Outbox {
   }
 
   async markDelivered(id: string, response: Bundle | undefined, now: Date = new Date()): Promise<void> {
-    const result = this.relaxed(() =>
-      this.statements.delivered.run({ id, response: response === undefined ? null : JSON.stringify(response), now: now.getTime() }),
+    return this.markAllDelivered([{ id, response }], now);
+  }
+
+  async markAllDelivered(deliveries: Delivery[], now: Date = new Date()): Promise<void> {
+    const markAll = this.db.transaction((at: number) =>
+      deliveries.filter(({ id, response }) => {
+        const result = this.statements.delivered.run({ id, response: response === undefined ? null : JSON.stringify(response), now: at });
+        return result.changes !== 1;
+      }),
     );
-    expectClaimed(result.changes, id);
+    const unclaimed = this.relaxed(() => markAll(now.getTime()));
+    if (unclaimed.length > 0) expectClaimed(0, unclaimed.map((d) => d.id).join(', '));
   }
 
   async markRetry(id: string, error: OperationOutcome, nextAttemptAt: Date): Promise<void> {

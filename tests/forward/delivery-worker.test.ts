@@ -209,6 +209,63 @@ describe('DeliveryWorker against a loopback SCR', () => {
   });
 });
 
+describe('DeliveryWorker sending several patients in one transaction', () => {
+  const PEOPLE = ['9434765919', '9434765870', '9000000009', '9000000017', '9000000025', '9000000033'];
+  /** The NHS numbers of every Patient in a transaction, in entry order. */
+  const peopleIn = (bundle: Bundle): string[] =>
+    (bundle.entry ?? []).map((e) => (e.resource as Patient).identifier?.[0]?.value ?? '');
+  /** A transaction-response with one answer per entry, as a FHIR server gives. */
+  const answerEach = (bundle: Bundle) => ({
+    status: 200,
+    body: { resourceType: 'Bundle', type: 'transaction-response', entry: (bundle.entry ?? []).map(() => ({ response: { status: '200 OK' } })) },
+  });
+
+  it('delivers submissions for several patients in one transaction, each marked delivered', async () => {
+    const server = await startScr(({ bundle }) => answerEach(bundle));
+    const ids = await outbox.enqueue(PEOPLE.map((nhs) => submission(nhs)));
+    startWorker(server.url, { concurrency: 1, batchSize: 4 });
+    for (const id of ids) await waitFor(settled(id));
+    expect(server.requests.map((r) => peopleIn(r.bundle))).toEqual([PEOPLE.slice(0, 4), PEOPLE.slice(4)]);
+    for (const id of ids) expect(await outbox.get(id)).toMatchObject({ state: 'delivered', attempts: 1 });
+    expect(logLines.filter((l) => l.includes('"message":"submission delivered"'))).toHaveLength(2);
+  });
+
+  it('sends each submission alone when the SCR refuses the combined transaction, so only the one at fault is a dead letter', async () => {
+    const [poison] = PEOPLE;
+    const server = await startScr(({ bundle }) => (peopleIn(bundle).includes(poison) ? unprocessable('birth date is in the future') : answerEach(bundle)));
+    const ids = await outbox.enqueue(PEOPLE.slice(0, 3).map((nhs) => submission(nhs)));
+    startWorker(server.url, { concurrency: 1, batchSize: 10 });
+    for (const id of ids) await waitFor(settled(id));
+    expect(server.requests.map((r) => peopleIn(r.bundle))).toEqual([PEOPLE.slice(0, 3), [PEOPLE[0]], [PEOPLE[1]], [PEOPLE[2]]]);
+    expect(await outbox.get(ids[0])).toMatchObject({ state: 'rejected', attempts: 1 });
+    for (const id of ids.slice(1)) expect(await outbox.get(id)).toMatchObject({ state: 'delivered', attempts: 1 });
+    expect(logLines.join('')).toContain('combined transaction refused');
+  });
+
+  it('puts every submission of a combined transaction that failed back in the queue, each with its attempt counted', async () => {
+    const server = await startScr(({ n, bundle }) => (n === 1 ? unavailable() : answerEach(bundle)));
+    const ids = await outbox.enqueue(PEOPLE.slice(0, 3).map((nhs) => submission(nhs)));
+    startWorker(server.url, { concurrency: 1, batchSize: 10 });
+    for (const id of ids) await waitFor(settled(id));
+    expect(server.requests).toHaveLength(2);
+    for (const id of ids) expect(await outbox.get(id)).toMatchObject({ state: 'delivered', attempts: 2 });
+  });
+
+  it("never puts one patient's next submission in a transaction before the one ahead of it is delivered", async () => {
+    const server = await startScr(({ bundle }) => answerEach(bundle));
+    const first = submission(PEOPLE[0], 'resident:R-1@1');
+    const ids = await outbox.enqueue([
+      { ...first, bundle: withFamily(first.bundle, 'First') },
+      { ...submission(PEOPLE[0], 'resident:R-1@2'), bundle: withFamily(first.bundle, 'Second') },
+      submission(PEOPLE[1]),
+    ]);
+    startWorker(server.url, { concurrency: 4, batchSize: 10 });
+    for (const id of ids) await waitFor(settled(id));
+    const families = server.requests.map((r) => (r.bundle.entry ?? []).map((e) => (e.resource as Patient).name?.[0]?.family));
+    expect(families).toEqual([['First', 'Smith'], ['Second']]);
+  });
+});
+
 function withFamily(bundle: Bundle, family: string): Bundle {
   const copy = JSON.parse(JSON.stringify(bundle)) as Bundle;
   const patient = copy.entry?.[0]?.resource as Patient;

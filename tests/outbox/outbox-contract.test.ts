@@ -63,6 +63,23 @@ describe.each(STORES)('the $name outbox', (kind) => {
     expect(a3).toBeDefined();
   });
 
+  it('marks the submissions of one combined transaction delivered together, naming any it no longer holds', async () => {
+    const [a, b, c] = await outbox.enqueue([submission(PATIENT_A), submission(PATIENT_B), submission('9000000009')]);
+    expect(ids(await outbox.claim(10))).toEqual([a, b, c]);
+    await outbox.markAllDelivered([
+      { id: a, response: { resourceType: 'Bundle', type: 'transaction-response' } },
+      { id: b, response: undefined },
+    ]);
+    expect((await outbox.get(a))?.state).toBe('delivered');
+    expect(await outbox.get(b)).toMatchObject({ state: 'delivered', attempts: 1 });
+    // a is delivered already, so not held: c is still marked, and a is named in the error.
+    const marking = outbox.markAllDelivered([{ id: a, response: undefined }, { id: c, response: undefined }]);
+    await expect(marking).rejects.toThrow(OutboxStateError);
+    await expect(marking).rejects.toThrow(a);
+    expect(await outbox.get(c)).toMatchObject({ state: 'delivered', attempts: 1 });
+    expect(await outbox.get(a)).toMatchObject({ state: 'delivered', attempts: 1 });
+  });
+
   it('holds a key back while its earliest submission waits for a retry that is not yet due', async () => {
     const [a1] = await outbox.enqueue([submission(PATIENT_A), submission(PATIENT_A)]);
     await outbox.claim(10);

@@ -19,7 +19,8 @@ export function patientBundle(nhsNumber: string, family = 'Smith', padding = '')
     type: 'transaction',
     entry: [
       {
-        fullUrl: 'urn:uuid:2a4c4f5e-8d1b-4f0a-9b8e-1c2d3e4f5a6b',
+        // One fullUrl per person, as the gateway's deterministic ones are, so submissions can share a transaction.
+        fullUrl: `urn:uuid:2a4c4f5e-8d1b-4f0a-9b8e-${nhsNumber.padStart(12, '0')}`,
         resource: patient,
         request: { method: 'PUT', url: `Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|${nhsNumber}` },
       },

@@ -2,8 +2,11 @@
  * Bulk NDJSON end to end: N resident records (BENCH_BULK_N, default 100,000) streamed to
  * POST /v1/records/bulk of a gateway in its own process, delivered to a development SCR in a third process.
  * Reports ingest records/s (stream read and committed), end-to-end records/s (until the outbox is drained)
- * and the gateway's peak RSS (VmHWM), so the figures are the gateway's alone.
+ * and the gateway's peak RSS (VmHWM), so the figures are the gateway's alone. The gateway runs as `npm start`
+ * runs it, from the build (built first; BENCH_GATEWAY_MAIN=src/main.ts runs it through tsx instead, which
+ * adds the TypeScript compiler's memory to the RSS).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,7 +14,7 @@ import type { Caller } from '../src/auth/caller';
 import { loadDevSigningKey } from '../src/auth/dev-keys';
 import { mintDevToken } from '../src/auth/dev-token';
 import { loadConfig } from '../src/config';
-import { careHomeRecords, fmt, freePort, loadAverage, nhsNumbers, startChild, tempDir, type Child } from './support';
+import { careHomeRecords, fmt, freePort, loadAverage, nhsNumbers, REPO, startChild, tempDir, type Child } from './support';
 
 const PROVIDER: Caller = { kind: 'provider', clientId: 'bench', odsCode: 'VNX12', scopes: ['system/*.write'] };
 const OPERATOR: Caller = { kind: 'operator', userId: 'bench', scopes: [] };
@@ -54,7 +57,9 @@ export async function benchBulk(): Promise<void> {
     NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '',
   };
   const url = `http://127.0.0.1:${port}`;
-  const gateway = await startChild(process.env.BENCH_GATEWAY_MAIN ?? 'src/main.ts', env, `${url}/health`, path.join(dir, 'gateway.log'));
+  const main = process.env.BENCH_GATEWAY_MAIN ?? 'dist/src/main.js';
+  if (!process.env.BENCH_GATEWAY_MAIN) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'inherit' });
+  const gateway = await startChild(main, env, `${url}/health`, path.join(dir, 'gateway.log'));
   try {
     const config = loadConfig(env);
     const key = (await loadDevSigningKey(config.auth.devKeyDir))!;

@@ -59,6 +59,8 @@ class Planner {
   /** Resources this transaction writes, so a later conditional entry finds them: type -> id -> resource. */
   private readonly pending = new Map<string, Map<string, Resource>>();
   private readonly pendingIndex = new ResourceIndex();
+  /** Stored resources a DELETE of this transaction removes (deletes are resolved first): no longer matches. */
+  private readonly deleted = new Set<string>();
 
   constructor(
     private readonly repo: FhirRepository,
@@ -92,12 +94,14 @@ class Planner {
     if (interaction === 'update' && resource && conditional) {
       const existing = await this.matchOne(request.url, `${path}.request.url`);
       if (resource.id && existing !== `${type}/${resource.id}`) {
-        throw new OperationOutcomeError(badRequest('Resource id does not match the conditional update', `${path}.resource.id`));
+        const problem = existing ? 'does not match the resource the conditional update found' : 'given for a create by conditional update';
+        throw new OperationOutcomeError(badRequest(`Resource id ${problem}`, `${path}.resource.id`));
       }
       return this.write(entry, type, existing?.slice(type.length + 1), path);
     }
     if (interaction === 'update' && resource) return this.write(entry, type, request.url.slice(type.length + 1), path);
     if ((interaction === 'delete' || interaction === 'patch') && !conditional) this.claim(request.url, path);
+    if (interaction === 'delete' && !conditional) this.deleted.add(request.url);
     return { kind: 'as-is', entry };
   }
 
@@ -135,8 +139,9 @@ class Planner {
 
   /** The one resource, stored or pending, that a search matches; undefined for none; 412 for several. */
   private async matchOne(query: string, path: string): Promise<string | undefined> {
-    const search: SearchRequest = { ...parseSearchRequest(query), count: 2, offset: 0, sortRules: undefined };
+    const search: SearchRequest = { ...parseSearchRequest(query), count: 2 + this.deleted.size, offset: 0, sortRules: undefined };
     const found = new Set((await this.repo.searchResources(search)).map((r) => `${r.resourceType}/${r.id}`));
+    for (const reference of found) if (this.deleted.has(reference)) found.delete(reference);
     const pending = this.pending.get(search.resourceType);
     for (const id of this.pendingIndex.candidates(search) ?? pending?.keys() ?? []) {
       const resource = pending?.get(id);

@@ -87,7 +87,7 @@ class Planner {
     if (interaction === 'create' && resource) {
       const query = request.ifNoneExist?.replace(/^[A-Za-z]+\?/, '');
       const existing = query ? await this.matchOne(`${type}?${query}`, `${path}.request.ifNoneExist`) : undefined;
-      if (!existing) return this.write(entry, type, undefined, path);
+      if (!existing) return this.write(entry, type, undefined, true, path);
       if (entry.fullUrl) this.fullUrls.set(entry.fullUrl, existing);
       return { kind: 'match', reference: existing };
     }
@@ -97,17 +97,19 @@ class Planner {
         const problem = existing ? 'does not match the resource the conditional update found' : 'given for a create by conditional update';
         throw new OperationOutcomeError(badRequest(`Resource id ${problem}`, `${path}.resource.id`));
       }
-      return this.write(entry, type, existing?.slice(type.length + 1), path);
+      return this.write(entry, type, existing?.slice(type.length + 1), !existing, path);
     }
-    if (interaction === 'update' && resource) return this.write(entry, type, request.url.slice(type.length + 1), path);
+    if (interaction === 'update' && resource) {
+      const id = request.url.slice(type.length + 1);
+      return this.write(entry, type, id, !(await this.stored(type, id)), path);
+    }
     if ((interaction === 'delete' || interaction === 'patch') && !conditional) this.claim(request.url, path);
     if (interaction === 'delete' && !conditional) this.deleted.add(request.url);
     return { kind: 'as-is', entry };
   }
 
   /** Turns the entry into PUT Type/<id>; a new id when `id` is undefined. */
-  private async write(entry: BundleEntry, type: string, id: string | undefined, path: string): Promise<Step> {
-    const created = id === undefined || !(await this.stored(type, id));
+  private write(entry: BundleEntry, type: string, id: string | undefined, created: boolean, path: string): Step {
     const resource = entry.resource!;
     if (id === undefined) resource.id = id = this.repo.generateId();
     else if (entry.request!.url.includes('?')) resource.id = id;

@@ -10,7 +10,7 @@ import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { Logger } from '../observability/logger';
 import { unsupportedSearchParameter } from './search-check';
 import { resolveConditionalReferences } from './conditional-references';
-import { resolveLargeTransactionUpdates } from './transaction-limit';
+import { processTransaction } from './transaction';
 
 const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json'];
 const METHODS = new Set<HttpMethod>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -31,9 +31,9 @@ export function createFhirApp({ router, repo, baseUrl, logger }: AdapterOptions)
   app.disable('etag'); // ETag is the resource version, set below; not a hash of the body
   app.use(express.json({ type: JSON_TYPES, limit: '20mb' }));
 
-  // One request at a time. AtomicMemoryRepository's rollback restores a snapshot of the whole store, which
-  // would undo another request's writes if requests interleaved; and conditional create/update (search,
-  // then write, across awaits) is only race-free if nothing runs in between. (Measured: five identical
+  // One request at a time. AtomicMemoryRepository's rollback undoes every write since the transaction
+  // began, which would undo another request's writes if requests interleaved; and conditional
+  // create/update (search, then write, across awaits) is only race-free if nothing runs in between. (Measured: five identical
   // conditional transactions at once left one Patient even without this, because MemoryRepository never
   // waits on I/O; this keeps it so.) The development SCR does not need throughput.
   let tail: Promise<unknown> = Promise.resolve();
@@ -81,7 +81,8 @@ export function createFhirApp({ router, repo, baseUrl, logger }: AdapterOptions)
       result = await serialised(async () => {
         if (route?.data?.interaction === 'batch') {
           await resolveConditionalReferences(req.body, repo);
-          await resolveLargeTransactionUpdates(req.body, repo);
+          const bundle = req.body as Bundle;
+          if (bundle.type === 'transaction' && bundle.entry?.length) return processTransaction(bundle, router, repo, fhirRequest.config);
         }
         return router.handleRequest(fhirRequest, repo);
       });

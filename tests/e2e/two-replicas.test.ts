@@ -22,7 +22,8 @@ let replicas: TestGateway[] = [];
 beforeAll(async () => {
   schema = await throwawaySchema();
   scr = await startRecordingScr();
-  const env = { SCR_BASE_URL: scr.baseUrl, DATABASE_URL: schema.url, DELIVERY_CONCURRENCY: '8', RATE_LIMIT_PER_MINUTE: '100000' };
+  // Small combined transactions, so each replica also has several in flight at once.
+  const env = { SCR_BASE_URL: scr.baseUrl, DATABASE_URL: schema.url, DELIVERY_CONCURRENCY: '8', DELIVERY_BATCH_SIZE: '5', RATE_LIMIT_PER_MINUTE: '100000' };
   // Started together, as replicas behind a load balancer are: the schema is created once between them.
   replicas = await Promise.all([startTestGateway(env), startTestGateway(env)]);
 }, 60_000);

@@ -1,12 +1,12 @@
 /**
- * The development SCR behind a loopback proxy that records each transaction it passes on: which patient it
- * was for, which record version it carried (its Provenance), and how many transactions for that patient were
- * in flight at the same moment. So a test can count deliveries and prove per-patient order and exclusion
+ * The development SCR behind a loopback proxy that records each transaction it passes on: which patients it
+ * was for (a combined transaction carries several), which record version it carried for each (its
+ * Provenance), and how many transactions for one patient were in flight at the same moment. So a test can count deliveries and prove per-patient order and exclusion
  * across gateway replicas from the SCR's side, where it matters.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Bundle, Patient } from 'fhir/r4';
+import type { Bundle, Patient, Provenance } from 'fhir/r4';
 import { startDevScr } from '../../src/devscr';
 import { forward } from './forward';
 
@@ -20,7 +20,7 @@ export interface Delivery {
 
 export interface RecordingScr {
   baseUrl: string;
-  /** Patient transactions the SCR answered, in the order they arrived. */
+  /** Each patient's submission the SCR answered, in the order they arrived. */
   deliveries: Delivery[];
   /** The most transactions for one patient that were ever in flight at once (must stay 1). */
   maxInFlightPerPatient: number;
@@ -60,23 +60,31 @@ export async function startRecordingScr(): Promise<RecordingScr> {
       const body = chunks.length ? Buffer.concat(chunks) : undefined;
       const isTransaction = req.method === 'POST' && /^\/fhir\/?$/.test(req.url ?? '');
       const bundle = isTransaction && body ? (JSON.parse(body.toString('utf8')) as Bundle) : undefined;
-      const patient = bundle?.entry?.find((e) => e.resource?.resourceType === 'Patient')?.resource as Patient | undefined;
-      const nhsNumber = patient?.identifier?.find((i) => i.system === NHS_NUMBER)?.value;
-      const provenanceId = bundle?.entry?.find((e) => e.resource?.resourceType === 'Provenance')?.resource?.id ?? '';
-      if (nhsNumber) {
+      // A transaction may carry several patients' submissions: each Patient with the Provenance naming it.
+      const carried = (bundle?.entry ?? []).flatMap((entry) => {
+        const patient = entry.resource?.resourceType === 'Patient' ? (entry.resource as Patient) : undefined;
+        const nhsNumber = patient?.identifier?.find((i) => i.system === NHS_NUMBER)?.value;
+        if (!patient || !nhsNumber) return [];
+        const provenance = bundle?.entry?.find(
+          (e) => e.resource?.resourceType === 'Provenance' && (e.resource as Provenance).target.some((t) => t.reference === entry.fullUrl),
+        );
+        return [{ nhsNumber, provenanceId: provenance?.resource?.id ?? '', marker: patient.address?.[0]?.line?.[0] ?? '' }];
+      });
+      for (const { nhsNumber } of carried) {
         const now = (inFlight.get(nhsNumber) ?? 0) + 1;
         inFlight.set(nhsNumber, now);
         state.maxInFlightPerPatient = Math.max(state.maxInFlightPerPatient, now);
-        total++;
-        state.maxInFlight = Math.max(state.maxInFlight, total);
       }
+      if (carried.length > 0) state.maxInFlight = Math.max(state.maxInFlight, ++total);
       const finish = (status: number) => {
-        if (!nhsNumber) return;
-        inFlight.set(nhsNumber, (inFlight.get(nhsNumber) ?? 1) - 1);
+        if (carried.length === 0) return;
         total--;
-        state.deliveries.push({ nhsNumber, provenanceId, marker: patient?.address?.[0]?.line?.[0] ?? '', status });
+        for (const delivery of carried) {
+          inFlight.set(delivery.nhsNumber, (inFlight.get(delivery.nhsNumber) ?? 1) - 1);
+          state.deliveries.push({ ...delivery, status });
+        }
       };
-      const hold = nhsNumber && state.holdMs > 0 ? new Promise((r) => setTimeout(r, Math.random() * state.holdMs)) : Promise.resolve();
+      const hold = carried.length > 0 && state.holdMs > 0 ? new Promise((r) => setTimeout(r, Math.random() * state.holdMs)) : Promise.resolve();
       void hold.then(() => forward(upstream, req, body, res, { onStatus: finish }));
     });
   });

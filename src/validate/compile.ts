@@ -9,12 +9,20 @@ import { buildTree, type Definitions, type ElementNode } from './definitions';
 import { type Ctx, isObject, report, type ValueCheck } from './context';
 import { compileComplex, type ElementEnv, type Tree } from './elements';
 import { compileConstraints } from './invariants';
-import { isPrimitiveType, primitiveProblem } from './primitives';
+import { isPrimitiveType, primitiveCheck } from './primitives';
 import { compileBinding, compileCodeSystemCheck, ValueSets } from './terminology';
 import { deepEqual, describe, matchesPattern } from './values';
 
 const BASE = 'http://hl7.org/fhir/StructureDefinition/';
 const REFERENCE = /^(?:https?:\/\/\S+\/)?([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+function primitiveValueCheck(code: string): ValueCheck {
+  const problemOf = primitiveCheck(code);
+  return (value, path, ctx) => {
+    const problem = problemOf(value);
+    if (problem) report(ctx, 'error', problem.startsWith('must be a JSON') ? 'structure' : 'value', path, problem);
+  };
+}
 
 function combine(checks: ValueCheck[]): ValueCheck {
   if (checks.length === 1) return checks[0];
@@ -170,17 +178,9 @@ export class Compiler implements ElementEnv {
   private structureCheck(node: ElementNode, typeCode: string, tree: Tree): ValueCheck {
     if (typeCode.startsWith('http://hl7.org/fhirpath/')) {
       const code = node.name === 'id' && tree.kind === 'resource' && node.path.split('.').length === 2 ? 'id' : typeCode;
-      return (value, path, ctx) => {
-        const problem = primitiveProblem(code, value);
-        if (problem) report(ctx, 'error', problem.startsWith('must be a JSON') ? 'structure' : 'value', path, problem);
-      };
+      return primitiveValueCheck(code);
     }
-    if (isPrimitiveType(typeCode)) {
-      return (value, path, ctx) => {
-        const problem = primitiveProblem(typeCode, value);
-        if (problem) report(ctx, 'error', problem.startsWith('must be a JSON') ? 'structure' : 'value', path, problem);
-      };
-    }
+    if (isPrimitiveType(typeCode)) return primitiveValueCheck(typeCode);
     if (node.children.length) {
       // The profile unrolled this datatype's children; its own invariants (qty-3, ext-1...) still apply.
       const typeRoot = typeCode === 'BackboneElement' || typeCode === 'Element' ? undefined : this.tree(BASE + typeCode)?.root;

@@ -281,16 +281,18 @@ class Compiler {
         const pairs = source.map(([k, v]) => [this.node(k), this.node(v)] as const);
         const literalKeys = source.map(([k]) => (k.type === 'string' && !k.predicate ? (k.value as string) : undefined));
         // The usual case, a JSON-like template: literal, distinct, non-index keys on one context item. Then
-        // grouping is the identity and values come in template order, so build the object directly.
+        // grouping is the identity and values come in template order, so build the object directly, as an
+        // ordinary object: jsonata's null-prototype objects are V8 dictionaries, slow to read and to copy. Every
+        // read here is of own keys (lookup, keys, $merge), so only a `__proto__` key could tell them apart.
         const plain =
-          literalKeys.every((k) => k !== undefined && !/^\d+$/.test(k) && k !== '_jsonata_lambda' && k !== '_jsonata_function') &&
+          literalKeys.every((k) => k !== undefined && !/^\d+$/.test(k) && k !== '_jsonata_lambda' && k !== '_jsonata_function' && k !== '__proto__') &&
           new Set(literalKeys).size === literalKeys.length;
         if (plain) {
           const values = pairs.map(([, v]) => v);
           const names = literalKeys as string[];
           return (input, env) => {
             if (Array.isArray(input)) return objectConstructor(pairs, input, env);
-            const result: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+            const result: Record<string, unknown> = {};
             for (let i = 0; i < names.length; i++) {
               const value = values[i](input, env);
               if (value !== undefined) result[names[i]] = value;

@@ -83,6 +83,12 @@ describe('the synchronous JSONata evaluator', () => {
     expect(fast).toBe(reference);
   });
 
+  it('keeps a template key named __proto__ as an own key, as the interpreter does', async () => {
+    const { fast, reference } = await both('[$keys({ "__proto__": 1, "b": 2 }), $merge([{ "a": 1 }, { "__proto__": { "c": 3 } }]).c]', {});
+    expect(JSON.parse(reference)).toEqual(['__proto__', 'b']);
+    expect(fast).toBe(reference);
+  });
+
   it('calls bindings the caller passes in, with their results used as values', async () => {
     const { fast, reference } = await both('$ref($.id) & "/" & $count($parts("a,b"))', { id: 7 }, {
       ref: (id: number) => `Patient/${id}`,

@@ -125,7 +125,6 @@ function compileChild(node: ElementNode, tree: Tree, env: ElementEnv): ChildChec
   }
   /** The variants present in the parent, in the order of their first key; allocates only when two are. */
   const presentVariants = (parent: Json): Variant[] => {
-    if (variants.length === 1) return variants;
     let first: Variant | undefined;
     let found: Variant[] | undefined;
     for (const key in parent) {
@@ -138,6 +137,46 @@ function compileChild(node: ElementNode, tree: Tree, env: ElementEnv): ChildChec
     return found ?? first?.alone ?? NONE;
   };
 
+  /** Checks one present variant's value (and `_x`); returns how many items it adds to the cardinality. */
+  const checkVariant = (v: Variant, value: unknown, ext: unknown, at: string, ctx: Ctx): number => {
+    if (node.isArray) {
+      if ((value !== undefined && !Array.isArray(value)) || (ext !== undefined && ext !== null && !Array.isArray(ext))) {
+        report(ctx, 'error', 'structure', at, `${v.json} must be a JSON array`);
+        return 0;
+      }
+      if (Array.isArray(value) && value.length === 0) report(ctx, 'error', 'structure', at, `${v.json} is an empty array`);
+      return checkArray(v, (value ?? []) as unknown[], (ext ?? []) as unknown[], at, ctx);
+    }
+    if (Array.isArray(value) || Array.isArray(ext)) {
+      report(ctx, 'error', 'structure', at, `${v.json} must not be a JSON array`);
+      return 0;
+    }
+    const index = slices.length ? slices.findIndex((s) => s.match(value)) : -1;
+    checkOne(v, value, ext, at, ctx, index >= 0 ? slices[index].check : v.check);
+    return 1;
+  };
+
+  const { min, max } = node;
+  const checkCardinality = (total: number, path: string, present: string, ctx: Ctx): void => {
+    if (total < min) {
+      report(ctx, 'error', 'required', `${path}.${present}`, `${node.path}: minimum required = ${min}, but only found ${total}`);
+    } else if (total > max) {
+      const why = max === 0 ? 'is not allowed here' : `maximum allowed = ${max}, but found ${total}`;
+      report(ctx, 'error', 'structure', `${path}.${present}`, `${node.path}: ${why}`);
+    }
+  };
+
+  if (variants.length === 1) {
+    // Not a choice, or a choice of one type: no search for which variant is there.
+    const v = variants[0];
+    return (parent: Json, path: string, ctx: Ctx) => {
+      const value = parent[v.json];
+      const ext = v.primitive ? parent[v.extKey] : undefined;
+      const found = value !== undefined || ext !== undefined;
+      const total = found ? checkVariant(v, value, ext, `${path}.${v.json}`, ctx) : 0;
+      if (total < min || total > max) checkCardinality(total, path, found ? v.json : shownName, ctx);
+    };
+  }
   return (parent: Json, path: string, ctx: Ctx) => {
     let total = 0;
     let present: string | undefined;
@@ -148,27 +187,9 @@ function compileChild(node: ElementNode, tree: Tree, env: ElementEnv): ChildChec
       const at = `${path}.${v.json}`;
       if (present !== undefined) report(ctx, 'error', 'structure', at, `Only one of ${present} and ${v.json} may be present`);
       present = v.json;
-      if (node.isArray) {
-        if ((value !== undefined && !Array.isArray(value)) || (ext !== undefined && ext !== null && !Array.isArray(ext))) {
-          report(ctx, 'error', 'structure', at, `${v.json} must be a JSON array`);
-          continue;
-        }
-        if (Array.isArray(value) && value.length === 0) report(ctx, 'error', 'structure', at, `${v.json} is an empty array`);
-        total += checkArray(v, (value ?? []) as unknown[], (ext ?? []) as unknown[], at, ctx);
-      } else if (Array.isArray(value) || Array.isArray(ext)) {
-        report(ctx, 'error', 'structure', at, `${v.json} must not be a JSON array`);
-      } else {
-        total += 1;
-        const index = slices.length ? slices.findIndex((s) => s.match(value)) : -1;
-        checkOne(v, value, ext, at, ctx, index >= 0 ? slices[index].check : v.check);
-      }
+      total += checkVariant(v, value, ext, at, ctx);
     }
-    if (total < node.min) {
-      report(ctx, 'error', 'required', `${path}.${present ?? shownName}`, `${node.path}: minimum required = ${node.min}, but only found ${total}`);
-    } else if (total > node.max) {
-      const why = node.max === 0 ? 'is not allowed here' : `maximum allowed = ${node.max}, but found ${total}`;
-      report(ctx, 'error', 'structure', `${path}.${present ?? shownName}`, `${node.path}: ${why}`);
-    }
+    checkCardinality(total, path, present ?? shownName, ctx);
   };
 }
 

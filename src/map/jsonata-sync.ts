@@ -11,7 +11,6 @@
  */
 import jsonata from 'jsonata';
 import {
-  append,
   apply,
   arithmetic,
   boolean,
@@ -265,12 +264,18 @@ class Compiler {
         const items = expr.expressions!.map((item) => ({ run: this.node(item), nested: item.value === '[' }));
         const cons = expr.consarray === true;
         return (input, env) => {
-          let result: unknown = [];
+          const result: unknown[] = [];
           for (const item of items) {
             const value = item.run(input, env);
             if (value === undefined) continue;
-            if (item.nested) (result as unknown[]).push(value);
-            else result = append(result, value);
+            if (item.nested || !Array.isArray(value)) result.push(value);
+            // What append(result, value) gives, in place (result is ours alone): the array's items, holes kept.
+            else {
+              for (let i = 0; i < value.length; i++) {
+                if (i in value) result.push(value[i]);
+                else result.length++;
+              }
+            }
           }
           if (cons) Object.defineProperty(result, 'cons', { enumerable: false, configurable: false, value: true });
           return result;
@@ -315,11 +320,9 @@ class Compiler {
     });
     return (input, env) => {
       const proc = procedure(input, env);
-      return apply(
-        proc,
-        args.map((run) => run(input, env)),
-        input,
-      );
+      const values = new Array<unknown>(args.length);
+      for (let i = 0; i < args.length; i++) values[i] = args[i](input, env);
+      return apply(proc, values, input);
     };
   }
 

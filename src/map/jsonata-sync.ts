@@ -35,6 +35,7 @@ import {
   toJsonataString,
   Unsupported,
 } from './jsonata-runtime';
+import { namesPath } from './jsonata-names-path';
 
 export type SyncEvaluate = (input: unknown, bindings: Record<string, unknown>) => unknown;
 
@@ -154,7 +155,7 @@ class Compiler {
       return { run: this.node(step), stages, consarray: i === 0 && step.consarray === true, last: i === steps.length - 1 };
     });
     const keepSingletonArray = expr.keepSingletonArray === true;
-    return (input, env) => {
+    const general: Run = (input, env) => {
       let inputSequence: Sequence = Array.isArray(input) && !firstIsVariable ? input : createSequence(input);
       let resultSequence: Sequence | undefined;
       for (const step of compiled) {
@@ -169,6 +170,7 @@ class Compiler {
       }
       return resultSequence;
     };
+    return namesPath(expr, compiled[0].run, general) ?? general;
   }
 
   /** A predicate [expr] applied to a value, as jsonata's evaluateFilter. */

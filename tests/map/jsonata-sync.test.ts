@@ -78,6 +78,11 @@ describe('the synchronous JSONata evaluator', () => {
     ['a recursive function (a tail call)', '($f := function($n, $acc) { $n = 0 ? $acc : $f($n - 1, $acc + $n) }; $f(100, 0))', {}],
     ['$merge, $exists, $count, $uppercase and $substring', '[$merge([{ "a": 1 }, { "b": 2 }]), $exists(missing), $count(list), $uppercase(s), $substring(s, 1, 2)]', { list: [1, 2], s: 'abcd' }],
     ['$ is the root inside a path', 'items.($.top & name)', { top: 'T', items: [{ name: 'a' }, { name: 'b' }] }],
+    ['a path of names reads through objects, and through null or a missing field to nothing', '[data.a.b, data.n.b, data.missing.b, data.a.b.c]', { data: { a: { b: 1 }, n: null } }],
+    ['a path of names through an array in the middle flattens', 'data.list.name', { data: { list: [{ name: 'a' }, { name: ['b', 'c'] }, {}] } }],
+    ['a path of names ending at an array, of one item or none', '[data.one, data.none, data.two]', { data: { one: [1], none: [], two: [1, 2] } }],
+    ['a path of names from a variable', '($v := { "a": { "b": [1, 2], "c": { "d": "x" } } }; [$v.a.b, $v.a.c.d, $v.a.e, $v.a.c])', {}],
+    ['a path of names over an array input', 'name', [{ name: 'a' }, { name: 'b' }]],
   ])('%s, as the interpreter does', async (_name, source, input) => {
     const { fast, reference } = await both(source, input);
     expect(fast).toBe(reference);

@@ -32,6 +32,21 @@ function primitiveValueCheck(code: string): ValueCheck {
 
 function combine(checks: ValueCheck[]): ValueCheck {
   if (checks.length === 1) return checks[0];
+  // Two or three checks (most elements) as direct calls, which V8 inlines better than a loop over an array.
+  const [a, b, c] = checks;
+  if (checks.length === 2) {
+    return (value, path, ctx) => {
+      a(value, path, ctx);
+      b(value, path, ctx);
+    };
+  }
+  if (checks.length === 3) {
+    return (value, path, ctx) => {
+      a(value, path, ctx);
+      b(value, path, ctx);
+      c(value, path, ctx);
+    };
+  }
   return (value, path, ctx) => {
     for (const check of checks) check(value, path, ctx);
   };

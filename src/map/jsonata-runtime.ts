@@ -205,6 +205,26 @@ export function syncHigherOrder(name: 'map' | 'each', original: Builtin): Builti
   return { _jsonata_function: true, implementation, signature: original.signature };
 }
 
+/**
+ * jsonata's $merge (its signature checks kept), building an ordinary object rather than a null-prototype one,
+ * which V8 keeps as a slow dictionary. A `__proto__` key would set such an object's prototype, so it throws
+ * Unsupported and the interpreter, with its own $merge, runs the record instead.
+ */
+export function syncMerge(original: Builtin): Builtin {
+  const implementation = function merge(arg: unknown) {
+    if (arg === undefined) return undefined;
+    const result: Record<string, unknown> = {};
+    (arg as unknown[]).forEach((obj) => {
+      for (const prop of keys(obj)) {
+        if (prop === '__proto__') throw new Unsupported('a __proto__ key in $merge');
+        result[prop] = (obj as Record<string, unknown>)[prop];
+      }
+    });
+    return result;
+  };
+  return { _jsonata_function: true, implementation, signature: original.signature };
+}
+
 export function evaluateStep(step: { run: Run; stages: ((v: unknown, env: Frame) => unknown)[]; last: boolean }, input: Sequence, env: Frame): Sequence {
   const result: unknown[] = [];
   for (const item of input) {

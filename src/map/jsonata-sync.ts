@@ -32,6 +32,7 @@ import {
   type Run,
   type Sequence,
   syncHigherOrder,
+  syncMerge,
   toJsonataString,
   Unsupported,
 } from './jsonata-runtime';
@@ -369,6 +370,7 @@ export async function compileSync(expression: jsonata.Expression): Promise<SyncE
     if (!builtin) continue;
     builtinNames.add(name);
     if ((HIGHER_ORDER as readonly string[]).includes(name)) root.bind(name, syncHigherOrder(name as 'map' | 'each', builtin));
+    else if (name === 'merge') root.bind(name, syncMerge(builtin));
     else root.bind(name, builtin);
   }
   const stringBuiltin = await jsonataBuiltin('string');

@@ -50,7 +50,9 @@ export class Frame {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     let frame: Frame | undefined = this;
     while (frame) {
-      if (Object.prototype.hasOwnProperty.call(frame.vars, name)) return frame.vars[name];
+      // One lookup when the name is bound to a value; `in` (own keys only: no prototype) for a bound undefined.
+      const value = frame.vars[name];
+      if (value !== undefined || name in frame.vars) return value;
       frame = frame.parent;
     }
     return undefined;
@@ -158,7 +160,7 @@ export function deepEqual(lhs: unknown, rhs: unknown): boolean {
 export function apply(proc: unknown, args: unknown[], input: unknown): unknown {
   if (isLambda(proc)) {
     const env = new Frame(proc.environment);
-    proc.arguments.forEach((param, i) => env.bind(param.value as string, args[i]));
+    for (let i = 0; i < proc.arguments.length; i++) env.bind(proc.arguments[i].value as string, args[i]);
     return proc.body(proc.input, env);
   }
   if (isBuiltin(proc)) {
@@ -200,6 +202,26 @@ export function syncHigherOrder(name: 'map' | 'each', original: Builtin): Builti
           }
           return result;
         };
+  return { _jsonata_function: true, implementation, signature: original.signature };
+}
+
+/**
+ * jsonata's $merge (its signature checks kept), building an ordinary object rather than a null-prototype one,
+ * which V8 keeps as a slow dictionary. A `__proto__` key would set such an object's prototype, so it throws
+ * Unsupported and the interpreter, with its own $merge, runs the record instead.
+ */
+export function syncMerge(original: Builtin): Builtin {
+  const implementation = function merge(arg: unknown) {
+    if (arg === undefined) return undefined;
+    const result: Record<string, unknown> = {};
+    (arg as unknown[]).forEach((obj) => {
+      for (const prop of keys(obj)) {
+        if (prop === '__proto__') throw new Unsupported('a __proto__ key in $merge');
+        result[prop] = (obj as Record<string, unknown>)[prop];
+      }
+    });
+    return result;
+  };
   return { _jsonata_function: true, implementation, signature: original.signature };
 }
 

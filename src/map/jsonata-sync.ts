@@ -11,7 +11,6 @@
  */
 import jsonata from 'jsonata';
 import {
-  append,
   apply,
   arithmetic,
   boolean,
@@ -33,9 +32,11 @@ import {
   type Run,
   type Sequence,
   syncHigherOrder,
+  syncMerge,
   toJsonataString,
   Unsupported,
 } from './jsonata-runtime';
+import { namesPath } from './jsonata-names-path';
 
 export type SyncEvaluate = (input: unknown, bindings: Record<string, unknown>) => unknown;
 
@@ -155,7 +156,7 @@ class Compiler {
       return { run: this.node(step), stages, consarray: i === 0 && step.consarray === true, last: i === steps.length - 1 };
     });
     const keepSingletonArray = expr.keepSingletonArray === true;
-    return (input, env) => {
+    const general: Run = (input, env) => {
       let inputSequence: Sequence = Array.isArray(input) && !firstIsVariable ? input : createSequence(input);
       let resultSequence: Sequence | undefined;
       for (const step of compiled) {
@@ -170,6 +171,7 @@ class Compiler {
       }
       return resultSequence;
     };
+    return namesPath(expr, compiled[0].run, general) ?? general;
   }
 
   /** A predicate [expr] applied to a value, as jsonata's evaluateFilter. */
@@ -265,12 +267,18 @@ class Compiler {
         const items = expr.expressions!.map((item) => ({ run: this.node(item), nested: item.value === '[' }));
         const cons = expr.consarray === true;
         return (input, env) => {
-          let result: unknown = [];
+          const result: unknown[] = [];
           for (const item of items) {
             const value = item.run(input, env);
             if (value === undefined) continue;
-            if (item.nested) (result as unknown[]).push(value);
-            else result = append(result, value);
+            if (item.nested || !Array.isArray(value)) result.push(value);
+            // What append(result, value) gives, in place (result is ours alone): the array's items, holes kept.
+            else {
+              for (let i = 0; i < value.length; i++) {
+                if (i in value) result.push(value[i]);
+                else result.length++;
+              }
+            }
           }
           if (cons) Object.defineProperty(result, 'cons', { enumerable: false, configurable: false, value: true });
           return result;
@@ -281,16 +289,18 @@ class Compiler {
         const pairs = source.map(([k, v]) => [this.node(k), this.node(v)] as const);
         const literalKeys = source.map(([k]) => (k.type === 'string' && !k.predicate ? (k.value as string) : undefined));
         // The usual case, a JSON-like template: literal, distinct, non-index keys on one context item. Then
-        // grouping is the identity and values come in template order, so build the object directly.
+        // grouping is the identity and values come in template order, so build the object directly, as an
+        // ordinary object: jsonata's null-prototype objects are V8 dictionaries, slow to read and to copy. Every
+        // read here is of own keys (lookup, keys, $merge), so only a `__proto__` key could tell them apart.
         const plain =
-          literalKeys.every((k) => k !== undefined && !/^\d+$/.test(k) && k !== '_jsonata_lambda' && k !== '_jsonata_function') &&
+          literalKeys.every((k) => k !== undefined && !/^\d+$/.test(k) && k !== '_jsonata_lambda' && k !== '_jsonata_function' && k !== '__proto__') &&
           new Set(literalKeys).size === literalKeys.length;
         if (plain) {
           const values = pairs.map(([, v]) => v);
           const names = literalKeys as string[];
           return (input, env) => {
             if (Array.isArray(input)) return objectConstructor(pairs, input, env);
-            const result: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+            const result: Record<string, unknown> = {};
             for (let i = 0; i < names.length; i++) {
               const value = values[i](input, env);
               if (value !== undefined) result[names[i]] = value;
@@ -313,11 +323,9 @@ class Compiler {
     });
     return (input, env) => {
       const proc = procedure(input, env);
-      return apply(
-        proc,
-        args.map((run) => run(input, env)),
-        input,
-      );
+      const values = new Array<unknown>(args.length);
+      for (let i = 0; i < args.length; i++) values[i] = args[i](input, env);
+      return apply(proc, values, input);
     };
   }
 
@@ -362,6 +370,7 @@ export async function compileSync(expression: jsonata.Expression): Promise<SyncE
     if (!builtin) continue;
     builtinNames.add(name);
     if ((HIGHER_ORDER as readonly string[]).includes(name)) root.bind(name, syncHigherOrder(name as 'map' | 'each', builtin));
+    else if (name === 'merge') root.bind(name, syncMerge(builtin));
     else root.bind(name, builtin);
   }
   const stringBuiltin = await jsonataBuiltin('string');

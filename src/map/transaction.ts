@@ -27,14 +27,20 @@ function referenceForm(resource: Resource): string | undefined {
 /** The value with every `reference` found in `targets` replaced; unchanged parts are the same objects. */
 export function rewriteReferences(value: unknown, targets: Map<string, string>): unknown {
   if (Array.isArray(value)) {
-    const out = value.map((v) => rewriteReferences(v, targets));
-    return out.some((v, i) => v !== value[i]) ? out : value;
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const next = rewriteReferences(value[i], targets);
+      if (next !== value[i]) (out ??= value.slice())[i] = next;
+    }
+    return out ?? value;
   }
   if (!value || typeof value !== 'object') return value;
   let out: Record<string, unknown> | undefined;
-  for (const [key, v] of Object.entries(value)) {
+  const object = value as Record<string, unknown>;
+  for (const key of Object.keys(object)) {
+    const v = object[key];
     const next = key === 'reference' && typeof v === 'string' ? (targets.get(v) ?? v) : rewriteReferences(v, targets);
-    if (next !== v) (out ??= { ...(value as Record<string, unknown>) })[key] = next;
+    if (next !== v) (out ??= { ...object })[key] = next;
   }
   return out ?? value;
 }
@@ -44,7 +50,8 @@ export function rewriteReferences(value: unknown, targets: Map<string, string>):
  * so they are made when missing and never overwrite what the SCR already holds.
  */
 export function transactionBundle(resources: Resource[], submissionKey: string, createOnly: readonly string[] = []): Bundle {
-  const fullUrls = resources.map((resource, index) => `urn:uuid:${deterministicUuid(submissionKey, conditionalUrl(resource) ?? `${resource.resourceType}#${index}`)}`);
+  const urls = resources.map(conditionalUrl);
+  const fullUrls = resources.map((resource, index) => `urn:uuid:${deterministicUuid(submissionKey, urls[index] ?? `${resource.resourceType}#${index}`)}`);
   const targets = new Map<string, string>();
   resources.forEach((resource, i) => {
     const form = referenceForm(resource);
@@ -52,7 +59,7 @@ export function transactionBundle(resources: Resource[], submissionKey: string, 
   });
   const entry: BundleEntry[] = resources.map((original, index) => {
     const resource = targets.size > 0 ? (rewriteReferences(original, targets) as Resource) : original;
-    const url = conditionalUrl(original);
+    const url = urls[index];
     const fullUrl = fullUrls[index];
     if (!url) return { fullUrl, resource, request: { method: 'POST', url: resource.resourceType } };
     if (createOnly.includes(resource.resourceType)) {

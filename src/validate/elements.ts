@@ -22,10 +22,16 @@ export interface ElementEnv extends SliceEnv {
 
 interface Variant {
   json: string;
+  /** `_` + json, built once: a key concatenated per lookup must be hashed again every time. */
+  extKey: string;
   primitive: boolean;
   check: ValueCheck;
   elementCheck?: ValueCheck;
+  /** [this], so finding one variant of a choice allocates nothing. */
+  alone: Variant[];
 }
+
+const NONE: Variant[] = [];
 
 interface Slice {
   name: string;
@@ -52,12 +58,16 @@ function compileChild(node: ElementNode, tree: Tree, env: ElementEnv): ChildChec
     const typeSlice = choice ? node.slices.find((s) => s.sliceName === json) : undefined;
     const target = typeSlice ?? node;
     const primitive = isPrimitiveType(typeCode) || typeCode.startsWith('http://hl7.org/fhirpath/');
-    return {
+    const variant: Variant = {
       json,
+      extKey: '_' + json,
       primitive,
       check: env.itemCheck(target, typeCode, tree),
       elementCheck: primitive ? env.primitiveElementCheck(target, tree) : undefined,
+      alone: [],
     };
+    variant.alone.push(variant);
+    return variant;
   });
   const slices: Slice[] = [];
   if (!choice && node.slicing) {
@@ -108,52 +118,78 @@ function compileChild(node: ElementNode, tree: Tree, env: ElementEnv): ChildChec
     return n;
   };
 
-  const byKey = new Map<string, Variant>();
+  const byKey: Record<string, Variant> = Object.create(null) as Record<string, Variant>;
   for (const v of variants) {
-    byKey.set(v.json, v);
-    if (v.primitive) byKey.set('_' + v.json, v);
+    byKey[v.json] = v;
+    if (v.primitive) byKey[v.extKey] = v;
   }
+  /** The variants present in the parent, in the order of their first key; allocates only when two are. */
   const presentVariants = (parent: Json): Variant[] => {
-    if (variants.length === 1) return variants;
-    const found: Variant[] = [];
+    let first: Variant | undefined;
+    let found: Variant[] | undefined;
     for (const key in parent) {
-      const v = byKey.get(key);
-      if (v && !found.includes(v)) found.push(v);
+      const v = byKey[key];
+      if (v === undefined || v === first) continue;
+      if (first === undefined) first = v;
+      else if (found === undefined) found = [first, v];
+      else if (!found.includes(v)) found.push(v);
     }
-    return found;
+    return found ?? first?.alone ?? NONE;
   };
 
+  /** Checks one present variant's value (and `_x`); returns how many items it adds to the cardinality. */
+  const checkVariant = (v: Variant, value: unknown, ext: unknown, at: string, ctx: Ctx): number => {
+    if (node.isArray) {
+      if ((value !== undefined && !Array.isArray(value)) || (ext !== undefined && ext !== null && !Array.isArray(ext))) {
+        report(ctx, 'error', 'structure', at, `${v.json} must be a JSON array`);
+        return 0;
+      }
+      if (Array.isArray(value) && value.length === 0) report(ctx, 'error', 'structure', at, `${v.json} is an empty array`);
+      return checkArray(v, (value ?? []) as unknown[], (ext ?? []) as unknown[], at, ctx);
+    }
+    if (Array.isArray(value) || Array.isArray(ext)) {
+      report(ctx, 'error', 'structure', at, `${v.json} must not be a JSON array`);
+      return 0;
+    }
+    const index = slices.length ? slices.findIndex((s) => s.match(value)) : -1;
+    checkOne(v, value, ext, at, ctx, index >= 0 ? slices[index].check : v.check);
+    return 1;
+  };
+
+  const { min, max } = node;
+  const checkCardinality = (total: number, path: string, present: string, ctx: Ctx): void => {
+    if (total < min) {
+      report(ctx, 'error', 'required', `${path}.${present}`, `${node.path}: minimum required = ${min}, but only found ${total}`);
+    } else if (total > max) {
+      const why = max === 0 ? 'is not allowed here' : `maximum allowed = ${max}, but found ${total}`;
+      report(ctx, 'error', 'structure', `${path}.${present}`, `${node.path}: ${why}`);
+    }
+  };
+
+  if (variants.length === 1) {
+    // Not a choice, or a choice of one type: no search for which variant is there.
+    const v = variants[0];
+    return (parent: Json, path: string, ctx: Ctx) => {
+      const value = parent[v.json];
+      const ext = v.primitive ? parent[v.extKey] : undefined;
+      const found = value !== undefined || ext !== undefined;
+      const total = found ? checkVariant(v, value, ext, `${path}.${v.json}`, ctx) : 0;
+      if (total < min || total > max) checkCardinality(total, path, found ? v.json : shownName, ctx);
+    };
+  }
   return (parent: Json, path: string, ctx: Ctx) => {
     let total = 0;
     let present: string | undefined;
     for (const v of presentVariants(parent)) {
       const value = parent[v.json];
-      const ext = v.primitive ? parent['_' + v.json] : undefined;
+      const ext = v.primitive ? parent[v.extKey] : undefined;
       if (value === undefined && ext === undefined) continue;
       const at = `${path}.${v.json}`;
       if (present !== undefined) report(ctx, 'error', 'structure', at, `Only one of ${present} and ${v.json} may be present`);
       present = v.json;
-      if (node.isArray) {
-        if ((value !== undefined && !Array.isArray(value)) || (ext !== undefined && ext !== null && !Array.isArray(ext))) {
-          report(ctx, 'error', 'structure', at, `${v.json} must be a JSON array`);
-          continue;
-        }
-        if (Array.isArray(value) && value.length === 0) report(ctx, 'error', 'structure', at, `${v.json} is an empty array`);
-        total += checkArray(v, (value ?? []) as unknown[], (ext ?? []) as unknown[], at, ctx);
-      } else if (Array.isArray(value) || Array.isArray(ext)) {
-        report(ctx, 'error', 'structure', at, `${v.json} must not be a JSON array`);
-      } else {
-        total += 1;
-        const index = slices.length ? slices.findIndex((s) => s.match(value)) : -1;
-        checkOne(v, value, ext, at, ctx, index >= 0 ? slices[index].check : v.check);
-      }
+      total += checkVariant(v, value, ext, at, ctx);
     }
-    if (total < node.min) {
-      report(ctx, 'error', 'required', `${path}.${present ?? shownName}`, `${node.path}: minimum required = ${node.min}, but only found ${total}`);
-    } else if (total > node.max) {
-      const why = node.max === 0 ? 'is not allowed here' : `maximum allowed = ${node.max}, but found ${total}`;
-      report(ctx, 'error', 'structure', `${path}.${present ?? shownName}`, `${node.path}: ${why}`);
-    }
+    checkCardinality(total, path, present ?? shownName, ctx);
   };
 }
 
@@ -177,7 +213,17 @@ export function compileComplex(
     }
   });
   if (options.resourceType) keyToChild.resourceType = -1;
-  const required = children.flatMap((c, index) => (c.min > 0 ? [index] : []));
+  // Children to check: the required ones and those present, in definition order, each once. The first 64 are
+  // kept as bits of two numbers (no array, no sort); any beyond (no R4 definition has them) in a sorted list.
+  let required0 = 0;
+  let required1 = 0;
+  const requiredRest: number[] = [];
+  children.forEach((c, index) => {
+    if (c.min === 0) return;
+    if (index < 32) required0 |= 1 << index;
+    else if (index < 64) required1 |= 1 << (index - 32);
+    else requiredRest.push(index);
+  });
   const rootChecks = options.constraints ? env.constraintChecks(node) : [];
   return (value: unknown, path: string, ctx: Ctx) => {
     if (!isObject(value)) {
@@ -185,23 +231,35 @@ export function compileComplex(
       return;
     }
     let content = false;
-    // Children to check: the required ones and those present, in definition order, each once.
-    const present = required.slice();
+    let present0 = required0;
+    let present1 = required1;
+    let rest: number[] | undefined = requiredRest.length ? requiredRest.slice() : undefined;
     for (const key in value) {
       if (key !== 'id' && key !== 'resourceType') content = true;
       const index = keyToChild[key];
       if (index === undefined) report(ctx, 'error', 'structure', `${path}.${key}`, `Unknown element '${key}'`);
-      else if (index >= 0) present.push(index);
+      else if (index < 0) continue;
+      else if (index < 32) present0 |= 1 << index;
+      else if (index < 64) present1 |= 1 << (index - 32);
+      else (rest ??= []).push(index);
     }
     if (!content && !options.resourceType) {
       report(ctx, 'error', 'invariant', path, 'ele-1: All FHIR elements must have a @value or children');
     }
-    present.sort(byNumber);
-    let last = -1;
-    for (const index of present) {
-      if (index === last) continue; // value and _value, or required and present
-      last = index;
-      childChecks[index](value, path, ctx);
+    // Lowest set bit first: definition order. A bit set twice (value and _value, required and present) is one.
+    for (let mask = present0; mask !== 0; ) {
+      const bit = mask & -mask;
+      mask ^= bit;
+      childChecks[31 - Math.clz32(bit)](value, path, ctx);
+    }
+    for (let mask = present1; mask !== 0; ) {
+      const bit = mask & -mask;
+      mask ^= bit;
+      childChecks[63 - Math.clz32(bit)](value, path, ctx);
+    }
+    if (rest) {
+      rest.sort(byNumber);
+      for (let i = 0; i < rest.length; i++) if (i === 0 || rest[i] !== rest[i - 1]) childChecks[rest[i]](value, path, ctx);
     }
     for (const check of rootChecks) check(value, path, ctx);
   };

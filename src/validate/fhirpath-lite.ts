@@ -48,6 +48,18 @@ function children(items: unknown[], name: string): unknown[] {
   return out;
 }
 
+/** Whether children(\[item], name) would find anything. */
+function hasChild(item: unknown, name: string): boolean {
+  if (!isObject(item)) return false;
+  for (const key in item) {
+    const isChoice = key.length > name.length && key.startsWith(name) && CHOICE_TYPES.has(key.slice(name.length));
+    if (key !== name && !isChoice) continue;
+    const child = item[key];
+    if (Array.isArray(child) ? child.some((c) => c !== null) : child !== undefined && child !== null) return true;
+  }
+  return false;
+}
+
 class Parser {
   private index = 0;
   constructor(private readonly tokens: string[]) {}
@@ -116,9 +128,11 @@ class Parser {
     while (/^\.[a-z][A-Za-z0-9]*$/.test(this.peek() ?? '')) path.push((this.take() as string).slice(1));
     const fn = this.take();
     const values = (v: unknown) => path.reduce<unknown[]>((items, name) => children(items, name), [v]);
+    // One step (most invariants): whether there is a child, found without collecting the children.
+    const exists = path.length === 1 ? (v: unknown) => hasChild(v, first) : (v: unknown) => values(v).length > 0;
     let check: LiteCheck;
-    if (fn === '.exists()') check = (v) => values(v).length > 0;
-    else if (fn === '.empty()') check = (v) => values(v).length === 0;
+    if (fn === '.exists()') check = exists;
+    else if (fn === '.empty()') check = (v) => !exists(v);
     else if (fn === '.hasValue()') {
       check = (v) => {
         const found = values(v);

@@ -10,6 +10,7 @@ import type { ElementNode } from './definitions';
 import { compileLite } from './fhirpath-lite';
 import { plainlySafeNarrative } from './narrative';
 import { type Ctx, isObject, type Json, report, type ValueCheck } from './context';
+import { absent, surelyTrueOf } from './surely-true';
 
 type Compiled = (resource: unknown, env: Record<string, unknown>) => unknown[];
 
@@ -160,16 +161,6 @@ function codingSystemCheck(expression: string): ((value: unknown) => boolean) | 
   };
 }
 
-function absent(value: unknown, name: string): boolean {
-  if (!isObject(value)) return false;
-  for (const key in value) {
-    if (key === name || key === '_' + name) return false;
-    // a choice element (value[x]) is named by its prefix in FHIRPath
-    if (key.startsWith(name) && key.length > name.length && key.charCodeAt(name.length) < 91) return false;
-  }
-  return true;
-}
-
 export function compileConstraints(node: ElementNode): ValueCheck[] {
   const checks: ValueCheck[] = [];
   for (const constraint of node.constraints) {
@@ -203,12 +194,14 @@ export function compileConstraints(node: ElementNode): ValueCheck[] {
     const compiled = compileExpression(node.path, expression);
     const absentIsTrue = ABSENT_IS_TRUE[expression];
     const surelyTrue = SURELY_TRUE[expression];
+    const someDisjunctHolds = surelyTrueOf(expression);
     const html = expression === 'htmlChecks()';
     const guard = expression.startsWith('contained.') ? 'contained' : guardOf(expression);
     checks.push((value: unknown, path: string, ctx: Ctx) => {
       if (guard && absent(value, guard)) return;
       if (absentIsTrue?.some((name) => absent(value, name))) return;
       if (surelyTrue?.(value, ctx)) return;
+      if (someDisjunctHolds?.(value)) return;
       if (typeof compiled === 'string') {
         report(ctx, 'information', 'not-supported', path, `${key} not checked: ${compiled}`);
         return;

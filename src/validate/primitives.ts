@@ -43,24 +43,35 @@ function validCalendarDate(text: string): boolean {
   return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
-/** Returns why the value is not a valid `code` primitive, or undefined when it is. */
-export function primitiveProblem(code: string, value: unknown): string | undefined {
+/** Whether YYYY-MM-DD... has a day above 28: only then can the date be past its month's end. */
+function mayOverrunMonth(text: string): boolean {
+  return text.length >= 10 && (text.charCodeAt(8) - 48) * 10 + (text.charCodeAt(9) - 48) > 28;
+}
+
+/** Returns why a value is not a valid primitive of type `code`, or undefined when it is. */
+export type PrimitiveCheck = (value: unknown) => string | undefined;
+
+/** The check of one primitive type, its pattern and range chosen once rather than at every value. */
+export function primitiveCheck(code: string): PrimitiveCheck {
   const pattern = STRING_PATTERNS[code];
   if (pattern) {
-    if (typeof value !== 'string') return `must be a JSON string (${code}), found ${typeof value}`;
-    if (!pattern.test(value)) return `'${value.length > 60 ? value.slice(0, 57) + '...' : value}' is not a valid ${code}`;
-    if ((code === 'date' || code === 'dateTime' || code === 'instant') && !validCalendarDate(value)) {
-      return `'${value}' is not a valid calendar date`;
-    }
-    return undefined;
+    const calendar = code === 'date' || code === 'dateTime' || code === 'instant';
+    return (value) => {
+      if (typeof value !== 'string') return `must be a JSON string (${code}), found ${typeof value}`;
+      if (!pattern.test(value)) return `'${value.length > 60 ? value.slice(0, 57) + '...' : value}' is not a valid ${code}`;
+      if (calendar && mayOverrunMonth(value) && !validCalendarDate(value)) return `'${value}' is not a valid calendar date`;
+      return undefined;
+    };
   }
   const range = INTEGER_RANGES[code];
   if (range) {
-    if (typeof value !== 'number' || !Number.isInteger(value)) return `must be a JSON integer (${code})`;
-    if (value < range[0] || value > range[1]) return `${value} is out of range for ${code}`;
-    return undefined;
+    return (value) => {
+      if (typeof value !== 'number' || !Number.isInteger(value)) return `must be a JSON integer (${code})`;
+      if (value < range[0] || value > range[1]) return `${value} is out of range for ${code}`;
+      return undefined;
+    };
   }
-  if (code === 'boolean') return typeof value === 'boolean' ? undefined : 'must be a JSON boolean';
-  if (code === 'decimal') return typeof value === 'number' && Number.isFinite(value) ? undefined : 'must be a JSON number';
-  return undefined;
+  if (code === 'boolean') return (value) => (typeof value === 'boolean' ? undefined : 'must be a JSON boolean');
+  if (code === 'decimal') return (value) => (typeof value === 'number' && Number.isFinite(value) ? undefined : 'must be a JSON number');
+  return () => undefined;
 }

@@ -10,6 +10,17 @@ interface Expansion {
   /** `system|code` */
   pairs: Set<string>;
   codes: Set<string>;
+  /** system -> codes: the same pairs, looked up without building a `system|code` string. */
+  bySystem: Map<string, Set<string>>;
+  /** Whether some system or code holds a `|`; then only `pairs` says what `system|code` matches. */
+  pipes: boolean;
+}
+
+/** Whether `${system}|${code}` is one of the expansion's pairs, as the string lookup would answer. */
+function hasPair(expansion: Expansion, system: unknown, code: unknown): boolean {
+  if (expansion.pipes || typeof system !== 'string' || typeof code !== 'string') return expansion.pairs.has(`${system}|${code}`);
+  // With no `|` in the expansion, `system|code` matches only the pair with exactly this system and code.
+  return expansion.bySystem.get(system)?.has(code) === true;
 }
 
 export class ValueSets {
@@ -28,13 +39,17 @@ export class ValueSets {
     else {
       const pairs = new Set<string>();
       const codes = new Set<string>();
+      const bySystem = new Map<string, Set<string>>();
+      let pipes = false;
       for (const [system, list] of Object.entries(raw.codes)) {
+        bySystem.set(system, new Set(list));
         for (const code of list) {
           pairs.add(`${system}|${code}`);
           codes.add(code);
+          pipes ||= system.includes('|') || code.includes('|');
         }
       }
-      result = { pairs, codes };
+      result = { pairs, codes, bySystem, pipes };
     }
     this.expanded.set(url, result);
     return result;
@@ -56,6 +71,7 @@ export function compileBinding(node: ElementNode, typeCode: string, valueSets: V
   if (!binding || binding.strength === 'example') return undefined;
   const severity: Severity = binding.strength === 'required' ? 'error' : 'warning';
   const url = binding.valueSet;
+  let cached: Expansion | string | undefined;
   return (value: unknown, path: string, ctx: Ctx) => {
     const found = codings(typeCode, value);
     if (found === undefined) return;
@@ -65,7 +81,7 @@ export function compileBinding(node: ElementNode, typeCode: string, valueSets: V
       }
       return;
     }
-    const expansion = valueSets.get(url);
+    const expansion = (cached ??= valueSets.get(url));
     if (typeof expansion === 'string') {
       report(ctx, 'information', 'informational', path, `${binding.strength} binding not checked: ${expansion}`);
       return;
@@ -76,9 +92,13 @@ export function compileBinding(node: ElementNode, typeCode: string, valueSets: V
       }
       return;
     }
-    const ok = found.some((c) =>
-      c.system === undefined ? expansion.codes.has(c.code as string) : expansion.pairs.has(`${c.system}|${c.code}`),
-    );
+    let ok = false;
+    for (const c of found) {
+      if (c.system === undefined ? expansion.codes.has(c.code as string) : hasPair(expansion, c.system, c.code)) {
+        ok = true;
+        break;
+      }
+    }
     if (!ok) {
       const shown = found.map((c) => `${c.system ?? ''}#${c.code}`).join(', ');
       report(ctx, severity, 'code-invalid', path, `None of the codes (${shown}) is in the ${binding.strength} ValueSet ${url}`);
@@ -105,5 +125,5 @@ export function inValueSet(url: string, typeCode: string, value: unknown, valueS
   const found = codings(typeCode, value);
   if (found === undefined) return false;
   if (found === 'code') return expansion.codes.has(value as string);
-  return found.some((c) => expansion.pairs.has(`${c.system}|${c.code}`));
+  return found.some((c) => hasPair(expansion, c.system, c.code));
 }

@@ -77,10 +77,32 @@ describe('the synchronous JSONata evaluator', () => {
     ['$each passes value and key', '$each(o, function($v, $k) { $k & "=" & $v })', { o: { a: 1, b: 'two' } }],
     ['a recursive function (a tail call)', '($f := function($n, $acc) { $n = 0 ? $acc : $f($n - 1, $acc + $n) }; $f(100, 0))', {}],
     ['$merge, $exists, $count, $uppercase and $substring', '[$merge([{ "a": 1 }, { "b": 2 }]), $exists(missing), $count(list), $uppercase(s), $substring(s, 1, 2)]', { list: [1, 2], s: 'abcd' }],
+    ['$merge takes the keys of each object in order, a later value winning, and of a single object', '[$merge([{ "a": 1, "b": 2 }, { "c": 3, "a": 4 }, {}]), $merge({ "x": 1 }), $merge(missing)]', {}],
     ['$ is the root inside a path', 'items.($.top & name)', { top: 'T', items: [{ name: 'a' }, { name: 'b' }] }],
+    ['a path of names reads through objects, and through null or a missing field to nothing', '[data.a.b, data.n.b, data.missing.b, data.a.b.c]', { data: { a: { b: 1 }, n: null } }],
+    ['a path of names through an array in the middle flattens', 'data.list.name', { data: { list: [{ name: 'a' }, { name: ['b', 'c'] }, {}] } }],
+    ['a path of names ending at an array, of one item or none', '[data.one, data.none, data.two]', { data: { one: [1], none: [], two: [1, 2] } }],
+    ['a path of names from a variable', '($v := { "a": { "b": [1, 2], "c": { "d": "x" } } }; [$v.a.b, $v.a.c.d, $v.a.e, $v.a.c])', {}],
+    ['a path of names over an array input', 'name', [{ name: 'a' }, { name: 'b' }]],
   ])('%s, as the interpreter does', async (_name, source, input) => {
     const { fast, reference } = await both(source, input);
     expect(fast).toBe(reference);
+  });
+
+  it('keeps a template key named __proto__ as an own key, as the interpreter does', async () => {
+    const { fast, reference } = await both('$keys({ "__proto__": 1, "b": 2 })', {});
+    expect(JSON.parse(reference)).toEqual(['__proto__', 'b']);
+    expect(fast).toBe(reference);
+  });
+
+  it('leaves a $merge of an object with a __proto__ key to the interpreter, which keeps it as a key', async () => {
+    const expression = jsonata('$keys($merge([{ "a": 1 }, $p]))');
+    const bindings = { p: JSON.parse('{ "__proto__": { "c": 3 } }') as unknown };
+    const run = await compileSync(expression);
+    expect(() => run!({}, bindings)).toThrow('a __proto__ key in $merge');
+    const reference = await expression.evaluate({}, bindings);
+    expect(JSON.stringify(reference)).toBe('["a","__proto__"]');
+    expect(JSON.stringify(await fastMapping(expression).evaluate({}, bindings))).toBe(JSON.stringify(reference));
   });
 
   it('calls bindings the caller passes in, with their results used as values', async () => {

@@ -52,4 +52,28 @@ describe('the fast evaluator for existence invariants', () => {
     expect(compileLite('Appointment.cancelationReason.exists() implies status.exists()')).toBeUndefined();
     expect(compileLite('start <= end')).toBeUndefined();
   });
+  it('answers one-step exists() and empty() as the general path walk does, over null, empty arrays and arrays of nulls', () => {
+    const values = [{}, { code: null }, { code: [] }, { code: [null] }, { code: [null, 'a'] }, { code: 'a' }, { code: {} }, { code: [{}] }, { other: 'a' }];
+    for (const [test, negate] of [['exists()', false], ['empty()', true]] as const) {
+      const one = compileLite(`code.${test}`)!;
+      const two = compileLite(`component.code.${test}`)!;
+      for (const value of values) {
+        expect([test, value, one(value)]).toEqual([test, value, two({ component: value })]);
+        if (!Array.isArray(value.code) || !value.code.includes(null)) {
+          // fhirpath.js agrees too, except on a null inside an array (invalid JSON for FHIR, refused as such)
+          expect([test, value, one(value)]).toEqual([test, value, (fhirpath.evaluate(value, `code.${test}`) as unknown[])[0]]);
+        }
+        expect(one(value)).toBe(negate ? !compileLite('code.exists()')!(value) : one(value));
+      }
+    }
+  });
+
+  it('finds a choice element by its typed names only, in one step as in two', () => {
+    const one = compileLite('value.exists()')!;
+    const two = compileLite('component.value.exists()')!;
+    for (const [value, expected] of [[{ valueString: 'a' }, true], [{ value: 'a' }, true], [{ valueString: null }, false], [{ valueFoo: 'a' }, false]] as const) {
+      expect([value, one(value)]).toEqual([value, expected]);
+      expect([value, two({ component: value })]).toEqual([value, expected]);
+    }
+  });
 });

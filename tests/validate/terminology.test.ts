@@ -1,4 +1,5 @@
 import type { Condition, List } from 'fhir/r4';
+import { compileBinding, ValueSets } from '../../src/validate/terminology';
 import { loadValidator } from '../../src/validate';
 import { loadExamples } from './examples';
 
@@ -29,5 +30,31 @@ describe('codes from UK Core CodeSystems', () => {
     expect(validator.validate(condition)).toContainEqual(
       expect.objectContaining({ severity: 'information', expression: ['Condition.code'] }),
     );
+  });
+});
+
+describe('a binding looked up by system and code', () => {
+  const URL = 'https://example.org/ValueSet/piped';
+  const node = {
+    id: 'X.code', path: 'X.code', name: 'code', min: 0, max: 1, isArray: false, types: [{ code: 'Coding' }],
+    constraints: [], slices: [], children: [], binding: { strength: 'required', valueSet: URL },
+  };
+  const check = (codes: Record<string, string[]>, coding: Record<string, unknown>) => {
+    const ctx = { issues: [], resource: undefined, rootResource: undefined };
+    compileBinding(node, 'Coding', new ValueSets({ [URL]: { codes } }))!(coding, 'X.code', ctx);
+    return ctx.issues;
+  };
+
+  it('accepts the system and code of the expansion and refuses the code under another system', () => {
+    expect(check({ 'http://s': ['a'] }, { system: 'http://s', code: 'a' })).toEqual([]);
+    expect(check({ 'http://s': ['a'] }, { system: 'http://t', code: 'a' })).toHaveLength(1);
+  });
+
+  it('matches a system and code that join to a pair of the expansion when a code holds a |, as `system|code` does', () => {
+    expect(check({ 'http://s': ['a|b'] }, { system: 'http://s|a', code: 'b' })).toEqual([]);
+  });
+
+  it('compares a code that is not a string as its text, as `system|code` does', () => {
+    expect(check({ 'http://s': ['1'] }, { system: 'http://s', code: 1 })).toEqual([]);
   });
 });

@@ -10,7 +10,8 @@
  *
  * Prints, per concurrency: req/s, p50/p99 latency, errors and non-2xx for gateway and floor, the gateway's
  * throughput as a share of the floor's, CPU ms per request for each child (steadier than wall time on a
- * shared machine; the SCR child's is printed apart), and how long the outbox took to drain once the load stopped.
+ * shared machine), how long the outbox took to drain once the load stopped, and the gateway's and the SCR's CPU
+ * over load and drain per request (delivery that falls behind the load is paid in the drain).
  * BENCH_HTTP_SECONDS (default 10) per run; BENCH_HTTP_CONNECTIONS (default "1,16,64");
  * BENCH_CPU_PROF=<dir> profiles both children with node --cpu-prof; BENCH_GATEWAY_MAIN=dist/src/main.js runs a build
  * (after `npm run build`) instead of src/main.ts through tsx; BENCH_HTTP_PAUSE_DELIVERY=1 pauses the delivery worker
@@ -72,8 +73,13 @@ async function load(url: string, connections: number, seconds: number, headers: 
     total,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
-    cpuMsPerRequest: cpuBefore !== undefined && cpuAfter !== undefined && total > 0 ? ((cpuAfter - cpuBefore) * 1000) / total : undefined,
+    cpuMsPerRequest: perRequest(cpuBefore, cpuAfter, total),
   };
+}
+
+/** CPU ms per request between two readings of a child's CPU seconds. */
+function perRequest(before: number | undefined, after: number | undefined, requests: number): number | undefined {
+  return before !== undefined && after !== undefined && requests > 0 ? ((after - before) * 1000) / requests : undefined;
 }
 
 interface DeliveryCounts {
@@ -153,15 +159,17 @@ export async function benchHttp(): Promise<void> {
     await load(proxyUrl, 16, 3, headers, body, floor);
     await drain(gateway.url, gateway.operator);
 
-    const rows: { c: number; gw: Figures; fl: Figures; drainMs: number; delivered: number; dead: number; scrCpuMs?: number; load: string }[] = [];
+    const rows: { c: number; gw: Figures; fl: Figures; drainMs: number; delivered: number; dead: number; scrCpuMs?: number; withDrainCpuMs?: number; load: string }[] = [];
     for (const c of levels) {
       const before = await deliveryCounts(gateway.url, gateway.operator);
       const scrCpuBefore = scr.cpuSeconds();
+      const gwCpuBefore = gateway.child.cpuSeconds();
       if (pause) await admin(gateway, 'pause');
       const gw = await load(gateway.url, c, seconds, headers, body, gateway.child);
       if (pause) await admin(gateway, 'resume');
       const drained = await drain(gateway.url, gateway.operator);
       const scrCpuAfter = scr.cpuSeconds();
+      const gwCpuAfter = gateway.child.cpuSeconds();
       const fl = await load(proxyUrl, c, seconds, headers, body, floor);
       rows.push({
         c,
@@ -170,20 +178,23 @@ export async function benchHttp(): Promise<void> {
         drainMs: drained.ms,
         delivered: drained.counts.delivered - before.delivered,
         dead: drained.counts.rejected + drained.counts.failed - before.rejected - before.failed,
-        // Load and drain: every accepted request's delivery, charged to the requests that caused it.
-        scrCpuMs: scrCpuBefore !== undefined && scrCpuAfter !== undefined && gw.total > 0 ? ((scrCpuAfter - scrCpuBefore) * 1000) / gw.total : undefined,
+        // Load and drain: every accepted request's delivery, charged to the requests that caused it (delivery
+        // that lags the load lands in the drain, which the load-only figure leaves out).
+        scrCpuMs: perRequest(scrCpuBefore, scrCpuAfter, gw.total),
+        withDrainCpuMs: perRequest(gwCpuBefore, gwCpuAfter, gw.total),
         load: loadAverage().split(' ')[0],
       });
     }
 
     const ms = (n: number) => `${fmt(n)} ms`.padStart(7);
-    console.log('   c | gateway  req/s    p50     p99  err non2xx CPU ms/req |  floor  req/s    p50     p99  err CPU ms/req | ratio | drain after load   | SCR CPU ms/req | load');
-    for (const { c, gw, fl, drainMs, delivered, dead, scrCpuMs, load: la } of rows) {
-      const cpu = (f: Figures) => (f.cpuMsPerRequest === undefined ? '?' : fmt(f.cpuMsPerRequest, 2)).padStart(10);
+    console.log('   c | gateway  req/s    p50     p99  err non2xx CPU ms/req |  floor  req/s    p50     p99  err CPU ms/req | ratio | drain after load   | gateway CPU ms/req with drain | SCR CPU ms/req | load');
+    for (const { c, gw, fl, drainMs, delivered, dead, scrCpuMs, withDrainCpuMs, load: la } of rows) {
+      const opt = (n: number | undefined, width: number) => (n === undefined ? '?' : fmt(n, 2)).padStart(width);
+      const cpu = (f: Figures) => opt(f.cpuMsPerRequest, 10);
       console.log(
         `${String(c).padStart(4)} | ${fmt(gw.rps).padStart(12)} ${ms(gw.p50)} ${ms(gw.p99)} ${String(gw.errors).padStart(4)} ${String(gw.non2xx).padStart(6)} ${cpu(gw)} |` +
           ` ${fmt(fl.rps).padStart(12)} ${ms(fl.p50)} ${ms(fl.p99)} ${String(fl.errors + fl.non2xx).padStart(4)} ${cpu(fl)} |` +
-          ` ${`${fmt((100 * gw.rps) / fl.rps)}%`.padStart(5)} | ${`${fmt(drainMs)} ms, ${fmt(delivered)} sent${dead ? `, ${dead} dead` : ''}`.padEnd(18)} | ${(scrCpuMs === undefined ? '?' : fmt(scrCpuMs, 2)).padStart(14)} | ${la}`,
+          ` ${`${fmt((100 * gw.rps) / fl.rps)}%`.padStart(5)} | ${`${fmt(drainMs)} ms, ${fmt(delivered)} sent${dead ? `, ${dead} dead` : ''}`.padEnd(18)} | ${opt(withDrainCpuMs, 29)} | ${opt(scrCpuMs, 14)} | ${la}`,
       );
     }
     const at16 = rows.find((r) => r.c === 16);

@@ -12,6 +12,7 @@ import type { ProviderRecord } from '../../src/map/map-record';
 import { createLogger } from '../../src/observability/logger';
 import { Deidentifier } from '../../src/secondary/deidentify';
 import { loadRules } from '../../src/secondary/deidentify-rules';
+import { openSecondaryUses } from '../../src/secondary';
 import { FeedQueue, type FeedQueueOptions } from '../../src/secondary/feed-queue';
 import { Pseudonyms } from '../../src/secondary/pseudonyms';
 import { writeAccepted } from '../../src/secondary/research-feed';
@@ -86,5 +87,21 @@ describe('the research feed after the answer', () => {
     q.feed(accepted('OBS-1', 3, ['spo2']));
     q.flush();
     expect(stored()).toBe(1);
+  });
+});
+
+describe('secondary uses as the gateway opens them', () => {
+  it('writes what the feed holds when it is closed, so a stop loses nothing accepted', () => {
+    const storePath = path.join(dir, 'closing.sqlite');
+    const logger = createLogger('error', new PassThrough());
+    const secondary = openSecondaryUses({ enabled: true, storePath, generatedSecretFile: path.join(dir, 'secret') }, logger);
+    secondary.feed(accepted('OBS-1', 1, ['pulse', 'spo2']));
+    secondary.close();
+    const reopened = new ResearchStore(storePath);
+    try {
+      expect(reopened.lastSeq()).toBe(2);
+    } finally {
+      reopened.close();
+    }
   });
 });

@@ -35,8 +35,4 @@ export class VerifiedTokens {
     }
     this.entries.set(token, { caller: { ...caller, scopes: [...caller.scopes] }, expiresAtMs: exp * 1000 });
   }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }

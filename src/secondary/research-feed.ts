@@ -3,7 +3,7 @@
  * record's resources are de-identified and written to the research store. It never fails the request:
  * the records are already accepted for direct care, so a research store failure is logged (without
  * personal data) and counted, and those records are missing from extracts until they are sent again.
- * The gateway runs it through feed-queue.ts, after the answer and batched; createResearchFeed writes at once.
+ * The gateway runs it through feed-queue.ts, after the answer and batched.
  */
 import type { Resource } from 'fhir/r4';
 import type { AcceptedSubmission } from '../ingest/accept';
@@ -83,9 +83,4 @@ export function writeAccepted(deps: ResearchFeedDeps, batches: AcceptedBatch[]):
   } catch (err) {
     failed(deps, ready.reduce((n, b) => n + b.records.length, 0), err);
   }
-}
-
-/** Writes each accepted batch at once, inside the caller's turn. */
-export function createResearchFeed(deps: ResearchFeedDeps): ResearchFeed {
-  return (accepted) => writeAccepted(deps, [{ accepted, at: new Date() }]);
 }

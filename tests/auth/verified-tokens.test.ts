@@ -69,13 +69,11 @@ describe('the verified-token cache', () => {
     cache.set('token-a', PROVIDER, inAnHour);
     expect(cache.get('token-a', inAnHour * 1000 - 1)).toEqual(PROVIDER);
     expect(cache.get('token-a', inAnHour * 1000)).toBeUndefined();
-    expect(cache.size).toBe(0);
   });
 
   it('holds at most its bound, dropping the oldest token first', () => {
     const cache = new VerifiedTokens(2);
     for (const token of ['token-a', 'token-b', 'token-c']) cache.set(token, PROVIDER, inAnHour);
-    expect(cache.size).toBe(2);
     expect(cache.get('token-a')).toBeUndefined();
     expect(cache.get('token-b')).toEqual(PROVIDER);
     expect(cache.get('token-c')).toEqual(PROVIDER);

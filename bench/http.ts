@@ -1,14 +1,17 @@
 /**
- * Single-record POST /v1/records over HTTP, on loopback, with autocannon in this process and the gateway
- * (with its development SCR and delivery worker, as `npm start` runs it) in a child process, so the load
- * generator does not share the gateway's event loop. At each concurrency the same load also goes through
- * the floor: a plain Express proxy forwarding to a plain Express handler that answers 202 (bench/floor-proxy.ts,
- * both in one child process). Every request is a distinct record from the care-home fixture (every type):
+ * Single-record POST /v1/records over HTTP, on loopback, with autocannon in this process, the gateway (with
+ * its delivery worker) in a child process and the development SCR in another (scripts/dev-scr.ts, reached by
+ * SCR_BASE_URL, as bench/bulk.ts runs it), so neither the load generator nor the SCR shares the gateway's
+ * event loop. Production talks to a separate SCR; under `npm start` the development SCR runs inside the
+ * gateway, which made earlier figures charge Medplum's transaction handling to the gateway (sessions 1 and 2).
+ * At each concurrency the same load also goes through the floor: a plain Express proxy forwarding to a plain
+ * Express handler that answers 202 (bench/floor-proxy.ts, both in one child process). Every request is a distinct record from the care-home fixture (every type):
  * residents get a fresh NHS number, every record a fresh recordId, so each is a new row in the outbox.
  *
  * Prints, per concurrency: req/s, p50/p99 latency, errors and non-2xx for gateway and floor, the gateway's
  * throughput as a share of the floor's, CPU ms per request for each child (steadier than wall time on a
- * shared machine), and how long the outbox took to drain once the load stopped.
+ * shared machine), how long the outbox took to drain once the load stopped, and the gateway's and the SCR's CPU
+ * over load and drain per request (delivery that falls behind the load is paid in the drain).
  * BENCH_HTTP_SECONDS (default 10) per run; BENCH_HTTP_CONNECTIONS (default "1,16,64");
  * BENCH_CPU_PROF=<dir> profiles both children with node --cpu-prof; BENCH_GATEWAY_MAIN=dist/src/main.js runs a build
  * (after `npm run build`) instead of src/main.ts through tsx; BENCH_HTTP_PAUSE_DELIVERY=1 pauses the delivery worker
@@ -70,8 +73,13 @@ async function load(url: string, connections: number, seconds: number, headers: 
     total,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
-    cpuMsPerRequest: cpuBefore !== undefined && cpuAfter !== undefined && total > 0 ? ((cpuAfter - cpuBefore) * 1000) / total : undefined,
+    cpuMsPerRequest: perRequest(cpuBefore, cpuAfter, total),
   };
+}
+
+/** CPU ms per request between two readings of a child's CPU seconds. */
+function perRequest(before: number | undefined, after: number | undefined, requests: number): number | undefined {
+  return before !== undefined && after !== undefined && requests > 0 ? ((after - before) * 1000) / requests : undefined;
 }
 
 interface DeliveryCounts {
@@ -104,11 +112,11 @@ async function admin(gateway: { url: string; operator: string }, action: 'pause'
   if (!res.ok) throw new Error(`POST /v1/admin/delivery/${action} answered ${res.status}`);
 }
 
-async function startGatewayChild(dir: string): Promise<{ child: Child; url: string; provider: string; operator: string }> {
-  const [port, scrPort] = [await freePort(), await freePort()];
+async function startGatewayChild(dir: string, scrBaseUrl: string): Promise<{ child: Child; url: string; provider: string; operator: string }> {
+  const port = await freePort();
   const env = {
     PORT: String(port),
-    DEV_SCR_PORT: String(scrPort),
+    SCR_BASE_URL: scrBaseUrl,
     DATA_DIR: path.join(dir, 'gateway'),
     LOG_LEVEL: 'info',
     RATE_LIMIT_PER_MINUTE: '1000000',
@@ -132,7 +140,9 @@ export async function benchHttp(): Promise<void> {
   console.log(`\n== http: single-record POST /v1/records, ${seconds}s per run, gateway and floor each in a child process${pause ? ', delivery paused during load' : ''}`);
   console.log(`   load average before: ${loadAverage()}  (logs in ${dir})`);
 
-  const gateway = await startGatewayChild(dir);
+  const scrPort = await freePort();
+  const scr = await startChild('scripts/dev-scr.ts', { DEV_SCR_PORT: String(scrPort), LOG_LEVEL: 'warn' }, `http://127.0.0.1:${scrPort}/fhir/metadata`, path.join(dir, 'scr.log'));
+  const gateway = await startGatewayChild(dir, `http://127.0.0.1:${scrPort}/fhir`);
   const [proxyPort, upstreamPort] = [await freePort(), await freePort()];
   const proxyUrl = `http://127.0.0.1:${proxyPort}`;
   const floor = await startChild('bench/floor-proxy.ts', { PROXY_PORT: String(proxyPort), UPSTREAM_PORT: String(upstreamPort) }, `${proxyUrl}/health`, path.join(dir, 'floor.log'));
@@ -149,13 +159,17 @@ export async function benchHttp(): Promise<void> {
     await load(proxyUrl, 16, 3, headers, body, floor);
     await drain(gateway.url, gateway.operator);
 
-    const rows: { c: number; gw: Figures; fl: Figures; drainMs: number; delivered: number; dead: number; load: string }[] = [];
+    const rows: { c: number; gw: Figures; fl: Figures; drainMs: number; delivered: number; dead: number; scrCpuMs?: number; withDrainCpuMs?: number; load: string }[] = [];
     for (const c of levels) {
       const before = await deliveryCounts(gateway.url, gateway.operator);
+      const scrCpuBefore = scr.cpuSeconds();
+      const gwCpuBefore = gateway.child.cpuSeconds();
       if (pause) await admin(gateway, 'pause');
       const gw = await load(gateway.url, c, seconds, headers, body, gateway.child);
       if (pause) await admin(gateway, 'resume');
       const drained = await drain(gateway.url, gateway.operator);
+      const scrCpuAfter = scr.cpuSeconds();
+      const gwCpuAfter = gateway.child.cpuSeconds();
       const fl = await load(proxyUrl, c, seconds, headers, body, floor);
       rows.push({
         c,
@@ -164,18 +178,23 @@ export async function benchHttp(): Promise<void> {
         drainMs: drained.ms,
         delivered: drained.counts.delivered - before.delivered,
         dead: drained.counts.rejected + drained.counts.failed - before.rejected - before.failed,
+        // Load and drain: every accepted request's delivery, charged to the requests that caused it (delivery
+        // that lags the load lands in the drain, which the load-only figure leaves out).
+        scrCpuMs: perRequest(scrCpuBefore, scrCpuAfter, gw.total),
+        withDrainCpuMs: perRequest(gwCpuBefore, gwCpuAfter, gw.total),
         load: loadAverage().split(' ')[0],
       });
     }
 
     const ms = (n: number) => `${fmt(n)} ms`.padStart(7);
-    console.log('   c | gateway  req/s    p50     p99  err non2xx CPU ms/req |  floor  req/s    p50     p99  err CPU ms/req | ratio | drain after load   | load');
-    for (const { c, gw, fl, drainMs, delivered, dead, load: la } of rows) {
-      const cpu = (f: Figures) => (f.cpuMsPerRequest === undefined ? '?' : fmt(f.cpuMsPerRequest, 2)).padStart(10);
+    console.log('   c | gateway  req/s    p50     p99  err non2xx CPU ms/req |  floor  req/s    p50     p99  err CPU ms/req | ratio | drain after load   | gateway CPU ms/req with drain | SCR CPU ms/req | load');
+    for (const { c, gw, fl, drainMs, delivered, dead, scrCpuMs, withDrainCpuMs, load: la } of rows) {
+      const opt = (n: number | undefined, width: number) => (n === undefined ? '?' : fmt(n, 2)).padStart(width);
+      const cpu = (f: Figures) => opt(f.cpuMsPerRequest, 10);
       console.log(
         `${String(c).padStart(4)} | ${fmt(gw.rps).padStart(12)} ${ms(gw.p50)} ${ms(gw.p99)} ${String(gw.errors).padStart(4)} ${String(gw.non2xx).padStart(6)} ${cpu(gw)} |` +
           ` ${fmt(fl.rps).padStart(12)} ${ms(fl.p50)} ${ms(fl.p99)} ${String(fl.errors + fl.non2xx).padStart(4)} ${cpu(fl)} |` +
-          ` ${`${fmt((100 * gw.rps) / fl.rps)}%`.padStart(5)} | ${`${fmt(drainMs)} ms, ${fmt(delivered)} sent${dead ? `, ${dead} dead` : ''}`.padEnd(18)} | ${la}`,
+          ` ${`${fmt((100 * gw.rps) / fl.rps)}%`.padStart(5)} | ${`${fmt(drainMs)} ms, ${fmt(delivered)} sent${dead ? `, ${dead} dead` : ''}`.padEnd(18)} | ${opt(withDrainCpuMs, 29)} | ${opt(scrCpuMs, 14)} | ${la}`,
       );
     }
     const at16 = rows.find((r) => r.c === 16);
@@ -190,6 +209,7 @@ export async function benchHttp(): Promise<void> {
   } finally {
     await gateway.child.stop();
     await floor.stop();
+    await scr.stop();
     if (!process.env.BENCH_CPU_PROF) fs.rmSync(dir, { recursive: true, force: true });
   }
 }

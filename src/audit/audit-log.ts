@@ -7,8 +7,10 @@
  * audit transaction and queued in one outbox transaction, so concurrent requests share the two synchronous
  * (fsync) commits instead of paying two each. Each caller's promise still settles only after its events are
  * stored and queued, so an answer never goes out before its audit is durable; the batch's events travel to the SCR
- * in one transaction Bundle (up to AUDIT_EVENTS_PER_SUBMISSION). If a commit fails, every caller in
- * that batch sees the error (nothing of the batch was stored, as SQLite transactions are all or nothing).
+ * in one transaction Bundle (up to AUDIT_EVENTS_PER_SUBMISSION). The audit commit's sync runs on the thread
+ * pool (AuditStore.appendAllSynced), so the event loop serves other requests while the disk works. If a commit
+ * fails, every caller in that batch sees the error (nothing of the batch was stored, as SQLite transactions are
+ * all or nothing).
  */
 import type { AuditEvent, Bundle } from 'fhir/r4';
 import type { NewSubmission, Outbox } from '../outbox/outbox';
@@ -71,7 +73,8 @@ export class AuditLog {
     this.waiting = [];
     const events = batch.flatMap((w) => w.events);
     try {
-      this.store.appendAll(events);
+      // Off the event loop while the disk syncs: other requests map and validate meanwhile.
+      await this.store.appendAllSynced(events);
       await this.outbox.enqueue(chunks(events, AUDIT_EVENTS_PER_SUBMISSION).map(submission));
     } catch (err) {
       for (const w of batch) w.reject(err);

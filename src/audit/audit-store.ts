@@ -14,6 +14,7 @@ import type { AuditEvent, AuditEventAgent } from 'fhir/r4';
 import { checkNhsNumber } from '../ingest/nhs-number';
 import { NHS_NUMBER_SYSTEM, ODS_CODE_SYSTEM } from '../map/identifiers';
 import { CALLER_KIND_DISPLAY, CALLER_KIND_SYSTEM, SDS_JOB_ROLE_SYSTEM } from './audit-event';
+import { WalSync } from './wal-sync';
 
 export interface TransparencyEntry {
   /** When it happened (ISO 8601 instant). */
@@ -144,6 +145,8 @@ export class AuditStore {
   private readonly selectForPerson: Database.Statement<[string, number], Row>;
   private readonly appendTx: (event: AuditEvent) => void;
   private readonly appendAllTx: (events: AuditEvent[]) => void;
+  /** Durability 'full' on a WAL file: how appendAllSynced makes its commit durable off the event loop. */
+  private readonly wal?: WalSync;
 
   /**
    * durability 'full' (default) syncs every append to disk before it returns: 1 to 4 ms per append on
@@ -152,10 +155,11 @@ export class AuditStore {
    */
   constructor(file: string, options: { durability?: 'full' | 'normal' } = {}) {
     this.db = new Database(file, { timeout: 5000 });
-    this.db.pragma('journal_mode = WAL');
+    const wal = this.db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
     this.db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
+    if (wal && options.durability !== 'normal') this.wal = new WalSync(file);
     this.insertEvent = this.db.prepare(
       `INSERT INTO audit_events (id, recorded, action, outcome, caller_kind, caller_ods, caller_role, purpose, event)
        VALUES (@id, @recorded, @action, @outcome, @callerKind, @callerOds, @callerRole, @purpose, @event)`,
@@ -220,6 +224,27 @@ export class AuditStore {
     this.appendAllTx(events);
   }
 
+  /**
+   * appendAll without the event loop waiting for the disk: commits without a sync (synchronous = NORMAL), then
+   * syncs the log that holds the commit on the thread pool. Resolves once the events are as durable as
+   * appendAll leaves them; a crash before then loses the whole batch or none of it, never a part. Callers must
+   * not answer for these events before it resolves. Without a WAL file (':memory:') it is appendAll.
+   */
+  async appendAllSynced(events: AuditEvent[]): Promise<void> {
+    if (!this.wal) {
+      this.appendAll(events);
+      return;
+    }
+    for (const event of events) AuditStore.check(event);
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.appendAllTx(events);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+    await this.wal.sync();
+  }
+
   /** The person's transparency log, newest first: about them only, with no user ids and no free text. */
   forPerson(nhsNumber: string, options: { limit?: number } = {}): TransparencyEntry[] {
     const checked = checkNhsNumber(nhsNumber);
@@ -244,6 +269,7 @@ export class AuditStore {
   }
 
   close(): void {
+    this.wal?.close();
     this.db.close();
   }
 }

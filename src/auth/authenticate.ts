@@ -16,6 +16,7 @@ import type { Caller } from './caller';
 import { ClaimsError, callerFromClaims } from './claims';
 import { DEV_KEY_ALG, ensureDevSigningKey } from './dev-keys';
 import { KeyConfigError, KeySourceUnavailable, keyFile, remoteJwks, singleKey } from './key-source';
+import { VerifiedTokens } from './verified-tokens';
 
 /** The auth settings from config (devKeyDir optional for tests), plus where to log and the JWKS time-out. */
 export type AuthOptions = Omit<Config['auth'], 'devKeyDir'> & {
@@ -39,6 +40,8 @@ export const REALM = 'care-record-gateway';
 const MAX_TOKEN_LENGTH = 8192;
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 const ALLOWED_ALGORITHMS: readonly AuthAlgorithm[] = ['RS256', 'RS512', 'ES256'];
+/** Distinct verified tokens kept at once: far more than the callers one gateway serves in a token's lifetime. */
+const VERIFIED_TOKEN_CACHE_SIZE = 1000;
 
 /** 401 with a Bearer challenge. `error` is set only when a token was presented (RFC 6750 section 3.1). */
 export function unauthorized(
@@ -124,6 +127,7 @@ export async function createAuthenticator(options: AuthOptions): Promise<Authent
   }
   const log = options.logger ?? createLogger('warn');
   const { key, mode } = await keyResolver({ ...options, algorithms }, log);
+  const verified = new VerifiedTokens(VERIFIED_TOKEN_CACHE_SIZE);
 
   return {
     mode,
@@ -134,15 +138,21 @@ export async function createAuthenticator(options: AuthOptions): Promise<Authent
       if (authorization.length > MAX_TOKEN_LENGTH) throw unauthorized('The access token is too long', 'invalid_request');
       const match = BEARER.exec(authorization);
       if (!match) throw unauthorized('The Authorization header must be Bearer followed by the token', 'invalid_request', 'login');
+      const token = match[1];
+      const known = verified.get(token);
+      if (known) return known;
       try {
-        const { payload } = await jwtVerify(match[1], key, {
+        const { payload } = await jwtVerify(token, key, {
           issuer: options.issuer,
           audience: options.audience,
           algorithms,
           clockTolerance: options.clockSkewSeconds,
           requiredClaims: ['exp', 'sub'],
         });
-        return callerFromClaims(payload);
+        const caller = callerFromClaims(payload);
+        // requiredClaims makes exp present; jose has checked it is a number in the future.
+        verified.set(token, caller, payload.exp as number);
+        return caller;
       } catch (err) {
         if (err instanceof KeySourceUnavailable) {
           log.error('token keys unavailable', { error: err });

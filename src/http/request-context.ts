@@ -1,5 +1,4 @@
 /** Gives every request an id (or keeps a sane X-Request-ID from the caller), echoes it, and logs one line per request. */
-import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../observability/logger';
@@ -13,9 +12,11 @@ export function requestContext(logger: Logger): RequestHandler {
     const requestId = given && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('X-Request-ID', requestId);
     const started = process.hrtime.bigint();
-    runWithContext({ requestId }, () => {
-      // bound so the line carries this request's id whichever context emits 'finish'
-      res.on('finish', AsyncResource.bind(() => {
+    const context = { requestId };
+    runWithContext(context, () => {
+      // Run in this request's context so the line carries its id whichever context emits 'finish'
+      // (cheaper than AsyncResource.bind, which makes an async resource and a deprecation wrapper per call).
+      res.on('finish', () => runWithContext(context, () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         // The route pattern, not the raw path: raw paths and query strings can hold NHS numbers.
         const route = (req.route?.path as string | undefined) ?? 'unmatched';

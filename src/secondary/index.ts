@@ -7,8 +7,9 @@ import type { Logger } from '../observability/logger';
 import { Deidentifier } from './deidentify';
 import { loadRules } from './deidentify-rules';
 import { Extracts } from './extract';
+import { FeedQueue } from './feed-queue';
 import { Pseudonyms } from './pseudonyms';
-import { createResearchFeed, type ResearchFeed } from './research-feed';
+import { writeAccepted, type ResearchFeed } from './research-feed';
 import { ResearchStore } from './research-store';
 import { loadPseudonymSecret } from './secret';
 
@@ -16,11 +17,16 @@ export interface SecondaryUses {
   store: ResearchStore;
   pseudonyms: Pseudonyms;
   extracts: Extracts;
-  /** The ingest hook (IngestDeps.onAccepted). */
+  /** The ingest hook (IngestDeps.onAccepted): queues, and the queue writes after the answer. */
   feed: ResearchFeed;
+  /** Writes what the feed holds; call before reading the store, so a read sees everything accepted before it. */
+  flushFeed(): void;
   logger: Logger;
   close(): void;
 }
+
+/** A request's research write waits up to 50 ms for others to share its transaction, or until 500 records wait. */
+const FEED_QUEUE = { delayMs: 50, maxRecords: 500 };
 
 export function openSecondaryUses(config: Config['secondary'], logger: Logger): SecondaryUses {
   const { secret, generated } = loadPseudonymSecret({
@@ -32,12 +38,17 @@ export function openSecondaryUses(config: Config['secondary'], logger: Logger): 
   const pseudonyms = new Pseudonyms(secret);
   const store = new ResearchStore(config.storePath);
   const deidentifier = new Deidentifier(loadRules(), pseudonyms);
+  const queue = new FeedQueue((batches) => writeAccepted({ store, deidentifier, pseudonyms, logger }, batches), FEED_QUEUE);
   return {
     store,
     pseudonyms,
     extracts: new Extracts(store, pseudonyms, deidentifier),
-    feed: createResearchFeed({ store, deidentifier, pseudonyms, logger }),
+    feed: queue.feed,
+    flushFeed: () => queue.flush(),
     logger,
-    close: () => store.close(),
+    close: () => {
+      queue.flush();
+      store.close();
+    },
   };
 }

@@ -3,6 +3,7 @@
  * record's resources are de-identified and written to the research store. It never fails the request:
  * the records are already accepted for direct care, so a research store failure is logged (without
  * personal data) and counted, and those records are missing from extracts until they are sent again.
+ * The gateway runs it through feed-queue.ts, after the answer and batched.
  */
 import type { Resource } from 'fhir/r4';
 import type { AcceptedSubmission } from '../ingest/accept';
@@ -10,46 +11,76 @@ import type { Logger } from '../observability/logger';
 import type { Deidentifier } from './deidentify';
 import { eventDate, factOf, isoWeek } from './facts';
 import type { Pseudonyms } from './pseudonyms';
-import type { ResearchStore, StoredResource } from './research-store';
+import type { ResearchBatch, ResearchRecord, ResearchStore, StoredResource } from './research-store';
 
 type Identified = Resource & { identifier?: { system?: string; value?: string }[] };
 
 export type ResearchFeed = (accepted: AcceptedSubmission[]) => void;
 
-export function createResearchFeed(deps: { store: ResearchStore; deidentifier: Deidentifier; pseudonyms: Pseudonyms; logger: Logger }): ResearchFeed {
-  return (accepted) => {
-    const now = new Date();
+export interface ResearchFeedDeps {
+  store: ResearchStore;
+  deidentifier: Deidentifier;
+  pseudonyms: Pseudonyms;
+  logger: Logger;
+}
+
+/** Submissions accepted together, and when (de-identification and the rows' updated_at use that time). */
+export interface AcceptedBatch {
+  accepted: AcceptedSubmission[];
+  at: Date;
+}
+
+function deidentified(deps: ResearchFeedDeps, { accepted, at: now }: AcceptedBatch): ResearchRecord[] {
+  return accepted.map(({ record, resources }) => {
+    const recordRef = `${record.careProvider.odsCode}/${record.type}/${record.recordId}`;
+    const recordKey = deps.pseudonyms.id('record', recordRef);
+    const person = record.nhsNumber === undefined ? undefined : deps.pseudonyms.person(record.nhsNumber);
+    const stored: StoredResource[] = [];
+    resources.forEach((resource, index) => {
+      const clean = deps.deidentifier.deidentify(resource, now);
+      if (!clean) return;
+      const id = (resource as Identified).identifier?.find((i) => i.system && i.value);
+      const identity = id ? `${resource.resourceType}|${id.system}|${id.value}` : `${recordRef}#${index}`;
+      const when = eventDate(resource) ?? record.recordedAt ?? now.toISOString();
+      stored.push({
+        resourceKey: deps.pseudonyms.id('resource', identity),
+        recordKey,
+        person: resource.resourceType === 'Organization' ? undefined : person,
+        provider: record.careProvider.odsCode,
+        resourceType: resource.resourceType,
+        fact: factOf(resource, record.type),
+        week: isoWeek(when),
+        resource: clean,
+      });
+    });
+    return { recordKey, resources: stored };
+  });
+}
+
+function failed(deps: ResearchFeedDeps, records: number, err: unknown): void {
+  deps.logger.error('research store write failed; these records are missing from de-identified extracts', {
+    records,
+    error: err instanceof Error ? err.message : String(err),
+  });
+}
+
+/**
+ * De-identifies each batch and writes them all in one research store transaction. Never throws: a batch that
+ * cannot be de-identified is logged and left out alone; a failed write is logged for all of them.
+ */
+export function writeAccepted(deps: ResearchFeedDeps, batches: AcceptedBatch[]): void {
+  const ready: ResearchBatch[] = [];
+  for (const batch of batches) {
     try {
-      const records = accepted.map(({ record, resources }) => {
-        const recordRef = `${record.careProvider.odsCode}/${record.type}/${record.recordId}`;
-        const recordKey = deps.pseudonyms.id('record', recordRef);
-        const person = record.nhsNumber === undefined ? undefined : deps.pseudonyms.person(record.nhsNumber);
-        const stored: StoredResource[] = [];
-        resources.forEach((resource, index) => {
-          const clean = deps.deidentifier.deidentify(resource, now);
-          if (!clean) return;
-          const id = (resource as Identified).identifier?.find((i) => i.system && i.value);
-          const identity = id ? `${resource.resourceType}|${id.system}|${id.value}` : `${recordRef}#${index}`;
-          const when = eventDate(resource) ?? record.recordedAt ?? now.toISOString();
-          stored.push({
-            resourceKey: deps.pseudonyms.id('resource', identity),
-            recordKey,
-            person: resource.resourceType === 'Organization' ? undefined : person,
-            provider: record.careProvider.odsCode,
-            resourceType: resource.resourceType,
-            fact: factOf(resource, record.type),
-            week: isoWeek(when),
-            resource: clean,
-          });
-        });
-        return { recordKey, resources: stored };
-      });
-      deps.store.write(records, now);
+      ready.push({ records: deidentified(deps, batch), at: batch.at });
     } catch (err) {
-      deps.logger.error('research store write failed; these records are missing from de-identified extracts', {
-        records: accepted.length,
-        error: err instanceof Error ? err.message : String(err),
-      });
+      failed(deps, batch.accepted.length, err);
     }
-  };
+  }
+  if (ready.length === 0) return;
+  try {
+    deps.store.writeAll(ready);
+  } catch (err) {
+    failed(deps, ready.reduce((n, b) => n + b.records.length, 0), err);
+  }
 }

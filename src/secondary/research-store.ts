@@ -20,6 +20,18 @@ export interface StoredResource {
   resource: object;
 }
 
+/** One provider record's de-identified resources, keyed so a later version replaces them. */
+export interface ResearchRecord {
+  recordKey: string;
+  resources: StoredResource[];
+}
+
+/** Records accepted together, with the time they were accepted (each row's updated_at). */
+export interface ResearchBatch {
+  records: ResearchRecord[];
+  at: Date;
+}
+
 export interface ExtractRow {
   seq: number;
   resourceKey: string;
@@ -61,7 +73,7 @@ const SCHEMA = `
 export class ResearchStore {
   private readonly db: Database.Database;
   private readonly upsert: Database.Statement;
-  private readonly writeTx: (records: { recordKey: string; resources: StoredResource[] }[], at: string) => void;
+  private readonly writeTx: (batches: ResearchBatch[]) => void;
   private readonly insertOptOut: Database.Statement;
 
   constructor(file: string) {
@@ -77,7 +89,7 @@ export class ResearchStore {
         provider = excluded.provider, resource_type = excluded.resource_type, fact = excluded.fact, week = excluded.week,
         updated_at = excluded.updated_at, resource = excluded.resource`);
     const dropOthers = this.db.prepare('DELETE FROM resources WHERE record_key = ? AND updated_at <> ?');
-    this.writeTx = this.db.transaction((records: { recordKey: string; resources: StoredResource[] }[], at: string) => {
+    const writeRecords = (records: ResearchRecord[], at: string) => {
       for (const record of records) {
         for (const r of record.resources) {
           this.upsert.run({
@@ -95,13 +107,24 @@ export class ResearchStore {
         // A resource the new version of a record no longer has goes too.
         dropOthers.run(record.recordKey, at);
       }
+    };
+    this.writeTx = this.db.transaction((batches: ResearchBatch[]) => {
+      for (const batch of batches) writeRecords(batch.records, batch.at.toISOString());
     });
     this.insertOptOut = this.db.prepare('INSERT INTO opt_outs (person, registered_at) VALUES (?, ?) ON CONFLICT (person) DO NOTHING');
   }
 
   /** Writes each record's resources in one transaction, replacing what earlier versions wrote. */
-  write(records: { recordKey: string; resources: StoredResource[] }[], at: Date = new Date()): void {
-    this.writeTx(records, at.toISOString());
+  write(records: ResearchRecord[], at: Date = new Date()): void {
+    this.writeTx([{ records, at }]);
+  }
+
+  /**
+   * Writes several batches in one transaction, in order, each stamped with its own time: a later batch's
+   * version of a record replaces an earlier one's only if its time is later, so give batches distinct times.
+   */
+  writeAll(batches: ResearchBatch[]): void {
+    this.writeTx(batches);
   }
 
   /** Registers opt-outs by internal pseudonym; returns how many were new. */

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -150,5 +151,42 @@ describe('audit store durability setting', () => {
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
     }
+  });
+});
+
+describe('appending off the event loop (appendAllSynced)', () => {
+  it('has the whole batch in the log file, readable by another connection, once it resolves', async () => {
+    const events = [PERSON, OTHER].map((n) => auditEvent({ caller: gp, action: 'read', outcome: 'success', nhsNumber: n, description: 'read' }));
+    await store.appendAllSynced(events);
+    const wal = fs.readFileSync(`${file}-wal`).toString('latin1');
+    for (const event of events) expect(wal).toContain(event.id);
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) AS n FROM audit_events').get()).toEqual({ n: 2 });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keeps a resolved batch when the process is killed straight after', () => {
+    const script = `
+      const { AuditStore } = require('./src/audit/audit-store');
+      const { auditEvent } = require('./src/audit/audit-event');
+      const store = new AuditStore(${JSON.stringify(file)});
+      const event = auditEvent({ action: 'read', outcome: 'refused', nhsNumber: '${PERSON}', description: 'no token' });
+      store.appendAllSynced([event]).then(() => process.kill(process.pid, 'SIGKILL'));`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.join(__dirname, '..', '..') });
+    expect(run.signal).toBe('SIGKILL');
+    expect(store.forPerson(PERSON)).toHaveLength(1);
+  });
+
+  it('refuses the whole batch when one event was stored before', async () => {
+    const known = auditEvent({ caller: gp, action: 'read', outcome: 'success', nhsNumber: PERSON, description: 'read' });
+    store.append(known);
+    const fresh = auditEvent({ caller: gp, action: 'read', outcome: 'success', nhsNumber: OTHER, description: 'read' });
+    // Matched by message: better-sqlite3's error class may come from another test file's realm.
+    const refusal = await store.appendAllSynced([fresh, known]).then(() => undefined, (err: unknown) => err);
+    expect((refusal as { message?: string } | undefined)?.message).toMatch(/append-only|UNIQUE/);
+    expect(store.forPerson(OTHER)).toEqual([]);
   });
 });

@@ -13,7 +13,7 @@ import { Deidentifier } from '../../src/secondary/deidentify';
 import { loadRules, parseRules } from '../../src/secondary/deidentify-rules';
 import { Extracts } from '../../src/secondary/extract';
 import { Pseudonyms } from '../../src/secondary/pseudonyms';
-import { createResearchFeed } from '../../src/secondary/research-feed';
+import { writeAccepted, type ResearchFeed, type ResearchFeedDeps } from '../../src/secondary/research-feed';
 import { ResearchStore } from '../../src/secondary/research-store';
 import { loadPseudonymSecret } from '../../src/secondary/secret';
 
@@ -25,7 +25,12 @@ let dir: string;
 let store: ResearchStore;
 let pseudonyms: Pseudonyms;
 let extracts: Extracts;
-let feed: ReturnType<typeof createResearchFeed>;
+let feed: ResearchFeed;
+
+/** The ingest hook writing at once (the gateway queues first: feed-queue.test.ts), so each test reads right after. */
+function createResearchFeed(deps: ResearchFeedDeps): ResearchFeed {
+  return (accepted) => writeAccepted(deps, [{ accepted, at: new Date() }]);
+}
 
 function record(nhsNumber: string, recordId: string, version = 1): ProviderRecord {
   return { type: 'vital-signs', recordId, version, nhsNumber, careProvider: { odsCode: 'VNX12' }, sourceSystem: 'test', data: {} };

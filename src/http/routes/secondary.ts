@@ -62,6 +62,7 @@ export function secondaryRouter(secondary: SecondaryUses, security: Security, ma
   router.get('/v1/extracts/deidentified', security.guarded('read', 'de-identified extract', (req) => {
     const name = project(req);
     permit({ type: 'extract.read', project: name });
+    secondary.flushFeed();
     const plan = secondary.extracts.plan(name, since(req));
     noteAuditDetail(`project ${name}, ${plan.people} people, records since ${plan.since}`);
     return {
@@ -83,6 +84,7 @@ export function secondaryRouter(secondary: SecondaryUses, security: Security, ma
 
   router.get('/v1/aggregates', security.guarded('read', 'operational aggregates', (req) => {
     permit({ type: 'aggregates.read' });
+    secondary.flushFeed();
     const cells = aggregates(secondary.store);
     if (wantsCsv(req)) return { status: 200, stream: { contentType: 'text/csv; charset=utf-8', write: async (out) => void out.write(toCsv(cells)) } };
     return { status: 200, body: { suppression: 'counts from 1 to 7 are shown as "<8"', weeks: 'ISO 8601', rows: cells } };

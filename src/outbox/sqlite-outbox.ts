@@ -62,14 +62,14 @@ export class SqliteOutbox implements Outbox {
         if (stale.length > 0) throw new StaleRecordError(stale);
         const ids = items.map((s) => {
           const id = randomUUID();
-          this.statements.insert.run({
+          const { lastInsertRowid: seq } = this.statements.insert.run({
             id,
             providerOds: s.providerOds,
             orderingKey: s.orderingKey,
             records: JSON.stringify(s.records),
-            bundle: JSON.stringify(s.bundle),
             now,
           });
+          this.statements.insertBundle.run({ seq, bundle: JSON.stringify(s.bundle) });
           return id;
         });
         if (idempotency) this.statements.remember.run({ ...idempotency, ids: JSON.stringify(ids), now });
@@ -235,7 +235,13 @@ export class SqliteOutbox implements Outbox {
    * with the bodies. Returns how many submissions were pruned.
    */
   async prune(olderThan: Date): Promise<number> {
-    const pruned = this.statements.prune.run(olderThan.getTime()).changes;
+    const pruneAll = this.db.transaction((before: number) => {
+      const pruned = (this.statements.prunable.get(before) as { n: number }).n;
+      this.statements.pruneBundles.run(before);
+      this.statements.pruneResponses.run(before);
+      return pruned;
+    });
+    const pruned = pruneAll(olderThan.getTime());
     if (pruned > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
     return pruned;
   }
@@ -250,9 +256,10 @@ type Statements = ReturnType<typeof prepareStatements>;
 function prepareStatements(db: Database.Database) {
   return {
     insert: db.prepare(
-      `INSERT INTO submissions (id, provider_ods, ordering_key, records, bundle, state, accepted_at, updated_at, next_attempt_at)
-       VALUES (@id, @providerOds, @orderingKey, @records, @bundle, 'queued', @now, @now, @now)`,
+      `INSERT INTO submissions (id, provider_ods, ordering_key, records, state, accepted_at, updated_at, next_attempt_at)
+       VALUES (@id, @providerOds, @orderingKey, @records, 'queued', @now, @now, @now)`,
     ),
+    insertBundle: db.prepare('INSERT INTO submission_bundles (seq, bundle) VALUES (@seq, @bundle)'),
     get: db.prepare(`SELECT ${STATUS_COLUMNS} FROM submissions WHERE id = ?`),
     recordVersion: db.prepare('SELECT version FROM record_versions WHERE record = ?'),
     setRecordVersion: db.prepare(
@@ -264,7 +271,8 @@ function prepareStatements(db: Database.Database) {
     // queued. So at most one submission per key is ever out, and never ahead of an earlier one; a replayed
     // dead letter waits for a later submission already being delivered.
     due: db.prepare(
-      `SELECT s.seq, s.id, s.attempts, s.bundle FROM submissions s
+      `SELECT s.seq, s.id, s.attempts, (SELECT b.bundle FROM submission_bundles b WHERE b.seq = s.seq) AS bundle
+       FROM submissions s
        WHERE s.state = 'queued' AND s.next_attempt_at <= @now
          AND NOT EXISTS (
            SELECT 1 FROM submissions e
@@ -300,9 +308,17 @@ function prepareStatements(db: Database.Database) {
     ),
     recover: db.prepare(`UPDATE submissions SET state = 'queued', updated_at = @now WHERE state = 'delivering'`),
     counts: db.prepare(`SELECT state, count(*) AS n FROM submissions GROUP BY state`),
-    prune: db.prepare(
-      `UPDATE submissions SET bundle = NULL, response = NULL
-       WHERE state = 'delivered' AND delivered_at < ? AND (bundle IS NOT NULL OR response IS NOT NULL)`,
+    prunable: db.prepare(
+      `SELECT count(*) AS n FROM submissions s
+       WHERE s.state = 'delivered' AND s.delivered_at < ?
+         AND (s.response IS NOT NULL OR EXISTS (SELECT 1 FROM submission_bundles b WHERE b.seq = s.seq))`,
+    ),
+    pruneBundles: db.prepare(
+      `DELETE FROM submission_bundles
+       WHERE seq IN (SELECT seq FROM submissions WHERE state = 'delivered' AND delivered_at < ?)`,
+    ),
+    pruneResponses: db.prepare(
+      `UPDATE submissions SET response = NULL WHERE state = 'delivered' AND delivered_at < ? AND response IS NOT NULL`,
     ),
     setPaused: db.prepare('UPDATE delivery_control SET paused = ?'),
     isPaused: db.prepare('SELECT paused FROM delivery_control'),

@@ -13,7 +13,7 @@ const MIGRATIONS: readonly string[] = [
     provider_ods    TEXT    NOT NULL,
     ordering_key    TEXT    NOT NULL,
     records         TEXT    NOT NULL,                  -- JSON array of provider record references
-    bundle          TEXT,                              -- JSON transaction Bundle; NULL once pruned
+    bundle          TEXT,                              -- JSON transaction Bundle; NULL once pruned (moved out below)
     response        TEXT,                              -- JSON transaction-response from the SCR; pruned too
     state           TEXT    NOT NULL CHECK (state IN ('queued', 'delivering', 'delivered', 'rejected', 'failed')),
     attempts        INTEGER NOT NULL DEFAULT 0,
@@ -54,6 +54,16 @@ const MIGRATIONS: readonly string[] = [
     paused  INTEGER NOT NULL CHECK (paused IN (0, 1))
   );
   INSERT INTO delivery_control (id, paused) VALUES (1, 0);
+  `,
+  `
+  -- Bundles apart from the status row: a claim or a mark rewrites the whole row it changes, and with the
+  -- bundle in it that was every bundle written three times more (measured: most of the outbox's cost).
+  CREATE TABLE submission_bundles (
+    seq     INTEGER PRIMARY KEY,                       -- submissions.seq
+    bundle  TEXT    NOT NULL                           -- JSON transaction Bundle; the row goes once pruned
+  );
+  INSERT INTO submission_bundles (seq, bundle) SELECT seq, bundle FROM submissions WHERE bundle IS NOT NULL;
+  ALTER TABLE submissions DROP COLUMN bundle;
   `,
 ];
 

@@ -20,7 +20,7 @@ describe('RetentionJob', () => {
 
   const bundleKept = (id: string): boolean => {
     const db = new Database(tmp.file('outbox.sqlite'), { readonly: true });
-    const row = db.prepare('SELECT bundle FROM submissions WHERE id = ?').get(id) as { bundle: string | null };
+    const row = db.prepare('SELECT b.bundle FROM submissions s LEFT JOIN submission_bundles b ON b.seq = s.seq WHERE s.id = ?').get(id) as { bundle: string | null };
     db.close();
     return row.bundle !== null;
   };

@@ -38,7 +38,9 @@ describe('SqliteOutbox', () => {
     expect(await outbox.prune(new Date(Date.now() + 1))).toBe(1);
     expect(await outbox.get(done)).toMatchObject({ state: 'delivered', attempts: 1 });
     const db = new Database(tmp.file('outbox.sqlite'), { readonly: true });
-    const rows = db.prepare('SELECT id, bundle, response FROM submissions ORDER BY seq').all() as { id: string; bundle: string | null; response: string | null }[];
+    const rows = db
+      .prepare('SELECT id, b.bundle, response FROM submissions s LEFT JOIN submission_bundles b ON b.seq = s.seq ORDER BY s.seq')
+      .all() as { id: string; bundle: string | null; response: string | null }[];
     db.close();
     expect(rows[0]).toEqual({ id: done, bundle: null, response: null });
     expect(rows[1].id).toBe(waiting);
@@ -75,15 +77,22 @@ describe('SqliteOutbox', () => {
   });
 
   it('upgrades a file written before the pause flag was stored, keeping its submissions', async () => {
-    const [id] = await outbox.enqueue([submission(PATIENT_A)]);
     await outbox.close();
-    const db = new Database(tmp.file('outbox.sqlite'));
-    db.exec('DROP TABLE delivery_control');
-    db.pragma('user_version = 2');
-    db.close();
+    const id = writeShippedFile(tmp.file('outbox.sqlite'), 2);
     outbox = new SqliteOutbox(tmp.file('outbox.sqlite'));
     expect(await outbox.isPaused()).toBe(false);
     expect((await outbox.get(id))?.state).toBe('queued');
+  });
+
+  it('upgrades a file that kept bundles in the status row, and still sends and prunes each bundle', async () => {
+    await outbox.close();
+    const id = writeShippedFile(tmp.file('outbox.sqlite'), 3);
+    outbox = new SqliteOutbox(tmp.file('outbox.sqlite'));
+    const [claimed] = await outbox.claim(10);
+    expect(claimed).toMatchObject({ id, bundle: submission(PATIENT_A).bundle });
+    await outbox.markDelivered(id, undefined);
+    expect(await outbox.prune(new Date(Date.now() + 1))).toBe(1);
+    expect(await outbox.prune(new Date(Date.now() + 1))).toBe(0);
   });
 
   it('fails only the enqueue that is stale or reuses a key, and commits the others made in the same turn (group commit)', async () => {
@@ -110,3 +119,36 @@ describe('SqliteOutbox', () => {
     await memory.close();
   });
 });
+
+/**
+ * An outbox file as an earlier release wrote it, at schema `version` (2: before the pause flag; 3: bundles
+ * still in the status row), holding one queued submission for PATIENT_A. Returns its id.
+ */
+function writeShippedFile(file: string, version: 2 | 3): string {
+  fs.rmSync(file, { force: true });
+  const db = new Database(file);
+  db.exec(`
+    CREATE TABLE submissions (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, provider_ods TEXT NOT NULL,
+      ordering_key TEXT NOT NULL, records TEXT NOT NULL, bundle TEXT, response TEXT,
+      state TEXT NOT NULL CHECK (state IN ('queued', 'delivering', 'delivered', 'rejected', 'failed')),
+      attempts INTEGER NOT NULL DEFAULT 0, accepted_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+      next_attempt_at INTEGER NOT NULL, delivered_at INTEGER, last_error TEXT);
+    CREATE INDEX submissions_pending_by_key ON submissions (ordering_key, seq) WHERE state IN ('queued', 'delivering');
+    CREATE INDEX submissions_delivering_by_key ON submissions (ordering_key) WHERE state = 'delivering';
+    CREATE INDEX submissions_due ON submissions (state, next_attempt_at, seq);
+    CREATE INDEX submissions_by_state ON submissions (state, updated_at);
+    CREATE TABLE record_versions (record TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE idempotency_keys (key TEXT PRIMARY KEY, request_hash TEXT NOT NULL, ids TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+  `);
+  if (version === 3) db.exec('CREATE TABLE delivery_control (id INTEGER PRIMARY KEY CHECK (id = 1), paused INTEGER NOT NULL CHECK (paused IN (0, 1))); INSERT INTO delivery_control VALUES (1, 0);');
+  const id = 'b0f4a8de-5c1e-4f7a-9a51-6a3f0d2c9e11';
+  const now = Date.now();
+  db.prepare(
+    `INSERT INTO submissions (id, provider_ods, ordering_key, records, bundle, state, accepted_at, updated_at, next_attempt_at)
+     VALUES (?, 'VM123', ?, '["resident:R-1001@1"]', ?, 'queued', ?, ?, ?)`,
+  ).run(id, PATIENT_A, JSON.stringify(submission(PATIENT_A).bundle), now, now, now);
+  db.pragma(`user_version = ${version}`);
+  db.close();
+  return id;
+}

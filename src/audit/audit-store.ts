@@ -14,7 +14,7 @@ import type { AuditEvent, AuditEventAgent } from 'fhir/r4';
 import { checkNhsNumber } from '../ingest/nhs-number';
 import { NHS_NUMBER_SYSTEM, ODS_CODE_SYSTEM } from '../map/identifiers';
 import { CALLER_KIND_DISPLAY, CALLER_KIND_SYSTEM, SDS_JOB_ROLE_SYSTEM } from './audit-event';
-import { WalSync } from './wal-sync';
+import { WalSync } from '../outbox/wal-sync';
 
 export interface TransparencyEntry {
   /** When it happened (ISO 8601 instant). */

@@ -67,6 +67,26 @@ describe('SqliteOutbox', () => {
     expect(sizes[29]).toBeLessThan(30 * 50 * 20_000 * 0.1);
   }, 60000);
 
+  it('answers an enqueue only once its commit is synced to disk, and lets the event loop run meanwhile', async () => {
+    const realSync = fs.fdatasync;
+    let release: () => void = () => undefined;
+    const sync = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, done: (err: NodeJS.ErrnoException | null) => void) => {
+      release = () => realSync(fd, done);
+    }) as typeof fs.fdatasync);
+    try {
+      let answered = false;
+      const enqueued = outbox.enqueue([submission(PATIENT_A)]).then((ids) => ((answered = true), ids));
+      await new Promise((resolve) => setTimeout(resolve, 30)); // timers still fire: nothing blocks on the disk
+      expect(sync).toHaveBeenCalledTimes(1);
+      expect(answered).toBe(false);
+      release();
+      const [id] = await enqueued;
+      expect((await outbox.get(id))?.state).toBe('queued');
+    } finally {
+      sync.mockRestore();
+    }
+  });
+
   it('refuses a database written by a newer version of the gateway', async () => {
     await outbox.close();
     const db = new Database(tmp.file('outbox.sqlite'));

@@ -16,6 +16,7 @@ import { DeliveryWorker } from './forward/delivery-worker';
 import { createApp } from './http/app';
 import { createSecurity } from './http/security';
 import { JobStore } from './ingest/bulk/job-store';
+import { PreparePool } from './ingest/prepare-pool';
 import { createSchemaChecker } from './ingest/schema-check';
 import { loadMappings } from './map/mapping-registry';
 import { createLogger, type Logger } from './observability/logger';
@@ -23,7 +24,7 @@ import { createDeliveryMetrics } from './observability/metrics';
 import { openOutbox } from './outbox/open-outbox';
 import { RetentionJob } from './outbox/retention';
 import { openSecondaryUses } from './secondary';
-import { loadValidator } from './validate';
+import { lazyValidator, loadValidator } from './validate';
 
 export interface Gateway {
   url: string;
@@ -44,7 +45,8 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   }
 
   const mappings = loadMappings();
-  const validator = loadValidator();
+  // With a prepare pool its threads validate; this thread loads the validator only if FHIR $validate is used.
+  const validator = config.prepareThreads > 0 ? lazyValidator() : loadValidator();
   const { outbox, kind: outboxKind } = await openOutbox(config, logger);
   const recovered = await outbox.recover();
   if (recovered > 0) logger.warn('recovered submissions left in progress by a previous run', { recovered, outbox: outboxKind });
@@ -65,6 +67,8 @@ export async function startGateway(config: Config, logger: Logger = createLogger
 
   const jobs = new JobStore(path.join(config.dataDir, 'jobs.sqlite'));
   const secondary = config.secondary.enabled ? openSecondaryUses(config.secondary, logger) : undefined;
+  const preparePool = config.prepareThreads > 0 ? new PreparePool(config.prepareThreads) : undefined;
+  await preparePool?.ready();
   const app = createApp({
     jobs,
     logger,
@@ -73,7 +77,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     rateLimitPerMinute: config.rateLimitPerMinute,
     security,
     auditStore,
-    ingest: { mappings, schemas: createSchemaChecker(mappings), validator, outbox, onQueued: () => worker.notify(), onAccepted: secondary?.feed },
+    ingest: { mappings, schemas: createSchemaChecker(mappings), validator, preparer: preparePool, outbox, onQueued: () => worker.notify(), onAccepted: secondary?.feed },
     scr,
     worker,
     metrics: metrics.registry,
@@ -105,6 +109,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await retention.stop();
       await worker.stop();
+      await preparePool?.close();
       await outbox.close();
       auditStore.close();
       jobs.close();

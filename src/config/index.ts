@@ -2,6 +2,7 @@
  * The one place that reads process.env. Every setting is parsed and checked here, once, at start-up;
  * a bad value throws ConfigError naming the variable, and main.ts stops the process with that message.
  */
+import os from 'node:os';
 import path from 'node:path';
 
 export interface Config {
@@ -33,6 +34,8 @@ export interface Config {
   corsOrigins: string[];
   /** Requests per minute one caller may make before 429. */
   rateLimitPerMinute: number;
+  /** Worker threads that check, map and validate records (src/ingest/prepare-pool.ts); 0: on the main thread. */
+  prepareThreads: number;
   delivery: {
     maxAttempts: number;
     backoffBaseMs: number;
@@ -231,6 +234,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1200, 1, 1_000_000),
+    // One fewer than the cores, so the main thread keeps one; at least one, so it is never the main thread's work.
+    prepareThreads: integer(env, 'PREPARE_THREADS', Math.max(1, Math.min(4, os.availableParallelism() - 1)), 0, 64),
     delivery: {
       maxAttempts: integer(env, 'DELIVERY_MAX_ATTEMPTS', 8, 1, 1000),
       backoffBaseMs: integer(env, 'DELIVERY_BACKOFF_BASE_MS', 500, 1, 3_600_000),

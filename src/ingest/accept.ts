@@ -17,11 +17,28 @@ import type { SchemaChecker } from './schema-check';
 
 export const MAX_BATCH = 1000;
 
-export interface IngestDeps {
+/** What preparing a record needs; loaded once per process, and once per thread of a prepare pool. */
+export interface PrepareDeps {
   mappings: MappingRegistry;
   schemas: SchemaChecker;
   validator: Validator;
+}
+
+/** Records to prepare, each with its path for error messages. */
+export interface PrepareItem {
+  raw: unknown;
+  path: string;
+}
+
+/** Prepares many records at once, answers in the same order: in process, or on worker threads (prepare-pool.ts). */
+export interface Preparer {
+  prepare(items: PrepareItem[]): Promise<PreparedRecord[]>;
+}
+
+export interface IngestDeps extends PrepareDeps {
   outbox: Outbox;
+  /** Where records are checked, mapped and validated; absent, in process with these deps. */
+  preparer?: Preparer;
   /** Told after each commit, so the delivery worker starts at once instead of at its next poll. */
   onQueued?: () => void;
   /** Told after each commit what was accepted (secondary uses); absent, ingest is unchanged. Must not throw. */
@@ -61,16 +78,21 @@ export function splitBody(body: unknown): { record: unknown; path: string }[] {
   return records.map((record, i) => ({ record, path: `records[${i}]` }));
 }
 
-/** Checks, maps and validates one record; returns its submission or the issues that refuse it. */
 /** Called for each record once it is known to be well-formed; throws to refuse the request (e.g. 403). */
 export type RecordGate = (record: ProviderRecord) => void;
 
-export async function prepareRecord(
-  deps: Omit<IngestDeps, 'outbox'>,
-  raw: unknown,
-  path: string,
-  gate?: RecordGate,
-): Promise<{ submission?: NewSubmission; record?: ProviderRecord; issues: OperationOutcomeIssue[] }> {
+/**
+ * What preparing one record gave: `record` (normalised) once it passed the schema and NHS number checks, so the
+ * caller can apply its gate; `submission` when it also mapped and validated; otherwise the issues refusing it.
+ */
+export interface PreparedRecord {
+  submission?: NewSubmission;
+  record?: ProviderRecord;
+  issues: OperationOutcomeIssue[];
+}
+
+/** Checks, maps and validates one record; returns its submission or the issues that refuse it. */
+export async function prepareRecord(deps: PrepareDeps, raw: unknown, path: string): Promise<PreparedRecord> {
   const schemaIssues = deps.schemas.check(raw, path);
   if (schemaIssues.length > 0) return { issues: schemaIssues };
   const input = raw as ProviderRecord;
@@ -86,9 +108,8 @@ export async function prepareRecord(
     record = { ...input };
     delete record.nhsNumber;
   }
-  gate?.(record);
   const mapped = await mapRecord(mapping, record, path || '$');
-  if (!mapped.ok) return { issues: mapped.issues };
+  if (!mapped.ok) return { record, issues: mapped.issues };
 
   const issues: OperationOutcomeIssue[] = [];
   mapped.resources.forEach((resource, i) => {
@@ -97,7 +118,7 @@ export async function prepareRecord(
       issues.push({ ...found, diagnostics: `mapped ${resource.resourceType} (output ${i}) does not conform: ${found.diagnostics ?? ''}` });
     }
   });
-  if (issues.some(isError)) return { issues: issues.filter(isError) };
+  if (issues.some(isError)) return { record, issues: issues.filter(isError) };
 
   const key = `${record.careProvider.odsCode}/${record.type}/${record.recordId}`;
   const submission: NewSubmission = {
@@ -109,6 +130,14 @@ export async function prepareRecord(
     version: { record: key, version: record.version },
   };
   return { submission, record, issues };
+}
+
+/** Prepares each item with the deps' preparer, or in process, one after another, when there is none. */
+export async function prepareAll(deps: IngestDeps, items: PrepareItem[]): Promise<PreparedRecord[]> {
+  if (deps.preparer) return deps.preparer.prepare(items);
+  const results: PreparedRecord[] = [];
+  for (const { raw, path } of items) results.push(await prepareRecord(deps, raw, path));
+  return results;
 }
 
 /** "resident:RES-1@3" -> the parts of an accepted record, to answer a repeated Idempotency-Key. */
@@ -123,14 +152,17 @@ export async function acceptRecords(
   gate?: RecordGate,
   idempotency?: IdempotencyKey,
 ): Promise<AcceptedRecord[]> {
-  const items = splitBody(body);
+  const items = splitBody(body).map(({ record, path }) => ({ raw: record, path }));
+  const results = await prepareAll(deps, items);
   const prepared: { submission: NewSubmission; record: ProviderRecord; path: string }[] = [];
   const problems: OperationOutcomeIssue[] = [];
-  for (const { record, path } of items) {
-    const result = await prepareRecord(deps, record, path, gate);
-    if (result.submission && result.record) prepared.push({ submission: result.submission, record: result.record, path });
+  results.forEach((result, i) => {
+    // The gate sees every well-formed record, in order, whatever its mapping gave: a record the caller may
+    // not send refuses the request (403) even if another record's issues would have refused it (422).
+    if (result.record) gate?.(result.record);
+    if (result.submission && result.record) prepared.push({ submission: result.submission, record: result.record, path: items[i].path });
     else problems.push(...result.issues);
-  }
+  });
   if (problems.length > 0) throw unprocessable(problems);
 
   let ids: string[];

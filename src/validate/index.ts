@@ -39,3 +39,14 @@ export function loadValidator(profilesDir: string = defaultProfilesDir()): Valid
     },
   };
 }
+
+/** A validator that loads the definitions on its first use (~70 MB of heap a process need not hold unused). */
+export function lazyValidator(profilesDir?: string): Validator {
+  let loaded: Validator | undefined;
+  return {
+    validate(resource, options) {
+      loaded ??= loadValidator(profilesDir);
+      return loaded.validate(resource, options);
+    },
+  };
+}

@@ -93,6 +93,11 @@ export function createFhirApp({ router, repo, baseUrl, logger }: AdapterOptions)
     const status = getStatus(outcome);
     if (resource && status < 400) {
       if (resource.resourceType === 'Bundle' && resource.type === 'searchset') addPaging(resource, baseUrl(), url);
+      // Prefer: return=minimal (RFC 7240, FHIR's http page): a transaction's or batch's entries answer with
+      // their status, location and etag, not the resource each one wrote.
+      if (resource.resourceType === 'Bundle' && /return=minimal/.test(req.get('prefer') ?? '') && /-response$/.test(resource.type)) {
+        for (const entry of resource.entry ?? []) delete entry.resource;
+      }
       if (resource.meta?.versionId) {
         res.setHeader('ETag', `W/"${resource.meta.versionId}"`);
         if (resource.meta.lastUpdated) res.setHeader('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());

@@ -83,7 +83,10 @@ export class ScrClient {
     if (bundle.resourceType !== 'Bundle' || bundle.type !== 'transaction') {
       throw invalid('transaction() needs a Bundle of type transaction');
     }
-    const response = await this.call<Bundle>('POST', '', 'transaction', 'Bundle', bundle);
+    // return=minimal: each entry's status, location and etag are all the gateway keeps; without the resources
+    // the answer is a fraction of the size for the SCR to write and for us to parse and store (a server may
+    // ignore the preference; the answer is handled the same).
+    const response = await this.call<Bundle>('POST', '', 'transaction', 'Bundle', bundle, { Prefer: 'return=minimal' });
     if (response.type !== 'transaction-response') {
       throw new ScrError('SCR transaction: answer is not a transaction-response', 200, false,
         outcome([issue('error', 'invalid', `SCR answered a Bundle of type ${response.type}`)]));
@@ -233,10 +236,11 @@ export class ScrClient {
     what: string,
     expect: T['resourceType'],
     body?: Resource,
+    extraHeaders: Record<string, string> = {},
   ): Promise<T> {
     const started = Date.now();
     const send = async (authorization?: string): Promise<AxiosResponse<string>> => {
-      const headers: Record<string, string> = body === undefined ? {} : { 'Content-Type': FHIR_JSON };
+      const headers: Record<string, string> = body === undefined ? { ...extraHeaders } : { 'Content-Type': FHIR_JSON, ...extraHeaders };
       if (authorization) headers.Authorization = authorization;
       try {
         return await this.http.request<string>({

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
-import type { Bundle, Observation, Organization, Patient, Practitioner, Resource } from 'fhir/r4';
+import type { Bundle, BundleEntry, Observation, Organization, Patient, Practitioner, Resource } from 'fhir/r4';
 import { startDevScr, type DevScr } from '../../src/devscr';
 import { ScrClient } from '../../src/fhir/scr-client';
 import { ScrError } from '../../src/fhir/scr-error';
@@ -149,6 +149,12 @@ describe('ScrClient errors', () => {
   });
 });
 
+/** The id a transaction entry wrote, from its location ("Patient/<id>" or ".../Patient/<id>/_history/1"). */
+function writtenId(entry: BundleEntry | undefined): string {
+  const location = entry?.response?.location ?? '';
+  return /([A-Za-z]+)\/([^/]+)(\/_history\/[^/]+)?$/.exec(location)?.[2] ?? '';
+}
+
 describe('ScrClient against the development SCR', () => {
   let scr: DevScr;
   let client: ScrClient;
@@ -171,9 +177,22 @@ describe('ScrClient against the development SCR', () => {
         observationOf('urn:uuid:3f8c1a52-5d0e-4c47-9a0e-0d1f6f7b6a02', 'Other resident\'s weight'),
       ],
     });
-    const ids = (answer.entry ?? []).map((e) => e.resource?.id as string);
+    const ids = (answer.entry ?? []).map(writtenId);
     return { edith: ids[0], other: ids[1] };
   }
+
+  it('asks for minimal transaction answers: each entry\'s status and location, not the resources written', async () => {
+    const answer = await client.transaction({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [patient('9434765919', 'urn:uuid:3f8c1a52-5d0e-4c47-9a0e-0d1f6f7b6a09')],
+    });
+    expect(answer.entry).toHaveLength(1);
+    expect(answer.entry?.[0].resource).toBeUndefined();
+    expect(answer.entry?.[0].response?.status).toMatch(/^20[01]/);
+    expect(writtenId(answer.entry?.[0])).not.toBe('');
+    expect((await client.read('Patient', writtenId(answer.entry?.[0]))).resourceType).toBe('Patient');
+  });
 
   it('answers ping with true', async () => {
     expect(await client.ping()).toBe(true);
@@ -220,7 +239,7 @@ describe('ScrClient against the development SCR', () => {
         },
       ],
     });
-    const patientId = answer.entry?.[2].resource?.id as string;
+    const patientId = writtenId(answer.entry?.[2]);
 
     const everything = await client.patientEverything(patientId);
 

@@ -40,7 +40,8 @@ async function postResident(nhsNumber: string, observation: string): Promise<str
   };
   bundle.entry?.push({ resource: weight, request: { method: 'POST', url: 'Observation' } });
   const answer = await client.transaction(bundle);
-  return answer.entry?.[0].resource?.id as string;
+  // The gateway asks for minimal answers: the id is in the entry's location ("Patient/<id>/_history/1").
+  return /Patient\/([^/]+)/.exec(answer.entry?.[0].response?.location ?? '')?.[1] as string;
 }
 
 async function rejection(promise: Promise<unknown>): Promise<OperationOutcomeError> {

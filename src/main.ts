@@ -45,7 +45,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   }
 
   const mappings = loadMappings();
-  // With a prepare pool its threads validate; this thread loads the validator only if FHIR $validate is used.
+  // With a prepare pool its threads validate (records and $validate); this thread never loads the validator.
   const validator = config.prepareThreads > 0 ? lazyValidator() : loadValidator();
   const { outbox, kind: outboxKind } = await openOutbox(config, logger);
   const recovered = await outbox.recover();
@@ -78,6 +78,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     security,
     auditStore,
     ingest: { mappings, schemas: createSchemaChecker(mappings), validator, preparer: preparePool, outbox, onQueued: () => worker.notify(), onAccepted: secondary?.feed },
+    resourceValidator: preparePool,
     scr,
     worker,
     metrics: metrics.registry,

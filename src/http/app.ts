@@ -23,7 +23,7 @@ import { requestContext } from './request-context';
 import { adminRouter } from './routes/admin';
 import { bulkRecordsRouter } from './routes/bulk-records';
 import { fhirReadRouter } from './routes/fhir-read';
-import { fhirValidateRouter } from './routes/fhir-validate';
+import { fhirValidateRouter, type ResourceValidator } from './routes/fhir-validate';
 import { opsRouter } from './routes/ops';
 import { recordsRouter } from './routes/records';
 import { secondaryRouter } from './routes/secondary';
@@ -37,6 +37,8 @@ export interface AppDeps {
   corsOrigins: string[];
   rateLimitPerMinute: number;
   ingest: IngestDeps;
+  /** FHIR $validate's validator: the prepare pool when there is one, else ingest's own. */
+  resourceValidator?: ResourceValidator;
   scr: ScrClient;
   worker: DeliveryWorker;
   security: Security;
@@ -85,7 +87,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(bulkRecordsRouter({ ...deps.ingest, jobs: deps.jobs }, deps.security));
   app.use(recordsRouter(deps.ingest, deps.security));
   app.use(fhirReadRouter(deps.scr, deps.security));
-  app.use(fhirValidateRouter(deps.ingest.validator, deps.security));
+  app.use(fhirValidateRouter(deps.resourceValidator ?? deps.ingest.validator, deps.security));
   app.use(transparencyRouter(deps.auditStore, deps.security));
   app.use(adminRouter({ outbox: deps.ingest.outbox, worker: deps.worker }, deps.security));
   if (deps.secondary) app.use(secondaryRouter(deps.secondary, deps.security, deps.maxBodyBytes));

@@ -3,11 +3,13 @@
  * requests and commits the outbox is not the one doing the CPU work of every record: a batch or a bulk file is
  * cut into chunks that the pool's threads prepare while the main thread commits earlier ones. Each thread
  * loads its own mappings and validator (~70 MB of heap), so the main thread need not load the validator at all
- * unless FHIR $validate is used. The answers are plain data (structured clone): the same PreparedRecord the
+ * (FHIR $validate runs on the pool too). The answers are plain data (structured clone): the same PreparedRecord the
  * main thread would have made.
  */
 import path from 'node:path';
+import type { OperationOutcomeIssue, Resource } from 'fhir/r4';
 import Piscina from 'piscina';
+import { issue } from '../fhir/operation-outcome';
 import type { PreparedRecord, Preparer, PrepareItem } from './accept';
 
 /** Records in one task: large enough to amortise a message, small enough to spread a batch over the threads. */
@@ -34,10 +36,30 @@ export class PreparePool implements Preparer {
   }
 
   async prepare(items: PrepareItem[]): Promise<PreparedRecord[]> {
-    if (items.length <= RECORDS_PER_TASK) return (await this.pool.run(items)) as PreparedRecord[];
     const tasks: Promise<PreparedRecord[]>[] = [];
-    for (let i = 0; i < items.length; i += RECORDS_PER_TASK) tasks.push(this.pool.run(items.slice(i, i + RECORDS_PER_TASK)) as Promise<PreparedRecord[]>);
+    for (let i = 0; i < items.length; i += RECORDS_PER_TASK) tasks.push(this.task(items.slice(i, i + RECORDS_PER_TASK)));
     return (await Promise.all(tasks)).flat();
+  }
+
+  /**
+   * One task. JSON nested deeper than the structured clone's stack can copy (the main thread parsed it) fails
+   * the whole task with a RangeError: the task's records are sent again one by one, and the one that cannot
+   * cross is refused as the main thread would refuse malformed input, with a 4xx naming it.
+   */
+  private async task(items: PrepareItem[]): Promise<PreparedRecord[]> {
+    try {
+      return (await this.pool.run(items)) as PreparedRecord[];
+    } catch (err) {
+      // By name: the error may come from another realm (the thread's, or a test runner's), where instanceof fails.
+      if ((err as Error | undefined)?.name !== 'RangeError') throw err;
+      if (items.length > 1) return (await Promise.all(items.map((item) => this.task([item])))).flat();
+      return [{ issues: [issue('error', 'structure', 'The record is nested too deeply to process', items[0].path || '$')] }];
+    }
+  }
+
+  /** FHIR $validate on a pool thread, so the main thread never holds (nor stops to load) a validator. */
+  async validate(resource: Resource, options?: { profile?: string }): Promise<OperationOutcomeIssue[]> {
+    return (await this.pool.run({ resource, profile: options?.profile }, { name: 'validateResource' })) as OperationOutcomeIssue[];
   }
 
   async close(): Promise<void> {

@@ -233,3 +233,18 @@ describe('logs', () => {
     }
   });
 });
+
+describe('FHIR $validate, answered by the prepare pool', () => {
+  it('names each issue of a resource that does not conform to UK Core, and finds no error in one that does', async () => {
+    const bad = { resourceType: 'Patient', gender: 'woman', meta: { profile: ['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient'] } };
+    const res = await request(gw.url).post('/fhir/Patient/$validate').set('Authorization', gw.as.provider).set('Content-Type', 'application/fhir+json').send(bad);
+    expect(res.status).toBe(200);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+    expect(res.body.issue).toContainEqual(expect.objectContaining({ severity: 'error', expression: [expect.stringContaining('gender')] }));
+
+    const good = await request(gw.url).post('/fhir/$validate').set('Authorization', gw.as.provider).set('Content-Type', 'application/fhir+json').send({ resourceType: 'Patient', gender: 'female' });
+    expect(good.status).toBe(200);
+    // Only dom-6's warning (no narrative): no error.
+    expect(good.body.issue.map((i: { severity: string; code: string }) => `${i.severity} ${i.code}`)).toEqual(['warning invariant']);
+  });
+});

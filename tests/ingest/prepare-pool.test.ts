@@ -62,9 +62,41 @@ describe('PreparePool', () => {
     expect((c.record as ProviderRecord).careProvider.odsCode).toBe('VNX12');
   });
 
+  it('validates a resource for $validate as the main thread\'s validator does', async () => {
+    const patient = { resourceType: 'Patient', gender: 'woman', birthDate: '1936-02-30', meta: { profile: ['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient'] } } as never;
+    const onThread = await pool.validate(patient);
+    expect(onThread.filter((i) => i.severity === 'error').length).toBeGreaterThanOrEqual(2);
+    expect(onThread).toEqual(deps.validator.validate(patient));
+    expect(await pool.validate(patient, { profile: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient' })).toEqual(
+      deps.validator.validate(patient, { profile: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient' }),
+    );
+  });
+
   it('is what prepareAll uses when the deps carry it', async () => {
     const items = [1, 2, 3].map((i) => ({ raw: { ...resident, recordId: `POOL-${i}` }, path: `records[${i}]` }));
     const results = await prepareAll({ ...deps, outbox: undefined as never, preparer: pool }, items);
     expect(results.map((r) => r.record?.recordId)).toEqual(['POOL-1', 'POOL-2', 'POOL-3']);
+  });
+});
+
+describe('PreparePool and input the structured clone cannot copy', () => {
+  let small: PreparePool;
+  beforeAll(async () => {
+    small = new PreparePool(1);
+    await small.ready();
+  }, 60_000);
+  afterAll(async () => {
+    await small.close();
+  });
+
+  it('refuses only the record nested too deeply to cross to a thread, naming it, and prepares the others', async () => {
+    const deep = JSON.parse('{"data":'.repeat(50_000) + '1' + '}'.repeat(50_000)) as unknown;
+    const [first, nested, last] = await small.prepare([
+      { raw: { ...resident, recordId: 'DEEP-1' }, path: 'records[0]' },
+      { raw: deep, path: 'records[1]' },
+      { raw: { ...resident, recordId: 'DEEP-3' }, path: 'records[2]' },
+    ]);
+    expect(nested).toEqual({ issues: [expect.objectContaining({ severity: 'error', code: 'structure', expression: ['records[1]'] })] });
+    expect([first.submission?.records, last.submission?.records]).toEqual([['resident:DEEP-1@1'], ['resident:DEEP-3@1']]);
   });
 });

@@ -1,8 +1,7 @@
 /** The standard FHIR $validate operation, for integrators checking their own resources against UK Core. */
 import { Router } from 'express';
-import type { Parameters, Resource } from 'fhir/r4';
+import type { OperationOutcomeIssue, Parameters, Resource } from 'fhir/r4';
 import { badRequest, issue, outcome } from '../../fhir/operation-outcome';
-import type { Validator } from '../../validate';
 import { fhirOk } from '../respond';
 import { permit, type Security } from '../security';
 
@@ -18,9 +17,14 @@ function resourceFrom(body: unknown): Resource {
   return param;
 }
 
-export function fhirValidateRouter(validator: Validator, security: Security): Router {
+/** The UK Core validator, in this thread or on the prepare pool's. */
+export interface ResourceValidator {
+  validate(resource: Resource, options?: { profile?: string }): OperationOutcomeIssue[] | Promise<OperationOutcomeIssue[]>;
+}
+
+export function fhirValidateRouter(validator: ResourceValidator, security: Security): Router {
   const router = Router();
-  const validate = security.guarded('execute', 'validate a resource against UK Core', (req) => {
+  const validate = security.guarded('execute', 'validate a resource against UK Core', async (req) => {
     permit({ type: 'validate' });
     const resource = resourceFrom(req.body);
     const type = req.params.type as string | undefined;
@@ -28,7 +32,7 @@ export function fhirValidateRouter(validator: Validator, security: Security): Ro
       throw badRequest(`The resource is a ${resource.resourceType}, not a ${type}`, 'resourceType');
     }
     const profile = typeof req.query.profile === 'string' ? req.query.profile : undefined;
-    const issues = validator.validate(resource, { profile });
+    const issues = await validator.validate(resource, { profile });
     // $validate answers 200 with the outcome whatever it finds; an empty outcome still needs one issue.
     return fhirOk(outcome(issues.length > 0 ? issues : [issue('information', 'informational', 'No issues found')]));
   });

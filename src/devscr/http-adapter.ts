@@ -5,9 +5,10 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { getStatus, normalizeOperationOutcome, serverError } from '@medplum/core';
-import type { FhirRepository, FhirRequest, FhirResponse, FhirRouter, HttpMethod } from '@medplum/fhir-router';
+import type { FhirRequest, FhirResponse, FhirRouter, HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { Logger } from '../observability/logger';
+import type { AtomicMemoryRepository } from './atomic-repository';
 import { unsupportedSearchParameter } from './search-check';
 import { resolveConditionalReferences } from './conditional-references';
 import { processTransaction } from './transaction';
@@ -19,7 +20,7 @@ const DEFAULT_PAGE_SIZE = 50;
 
 export interface AdapterOptions {
   router: FhirRouter;
-  repo: FhirRepository;
+  repo: AtomicMemoryRepository;
   /** Known only once the server listens (port 0). */
   baseUrl: () => string;
   logger?: Logger;

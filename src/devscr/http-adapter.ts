@@ -127,8 +127,12 @@ export function createFhirApp({ router, repo, baseUrl, logger }: AdapterOptions)
   return app;
 }
 
+/** The JSON written to the socket as it is (express's send would first copy a large answer into a Buffer). */
 function send(res: Response, status: number, body: Resource): void {
-  res.status(status).type('application/fhir+json; charset=utf-8').send(JSON.stringify(body));
+  const text = JSON.stringify(body);
+  res.status(status).setHeader('Content-Type', 'application/fhir+json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 function outcomeOf(code: 'not-supported' | 'structure' | 'too-costly', text: string): OperationOutcome {

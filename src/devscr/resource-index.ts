@@ -8,23 +8,28 @@
 import { Operator, type SearchRequest } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 
-/** Every Reference.reference string in a resource ("Patient/1", "Organization/2"), however deep. */
-function referencesIn(value: unknown, out: Set<string> = new Set()): Set<string> {
-  if (Array.isArray(value)) for (const v of value) referencesIn(v, out);
-  else if (value && typeof value === 'object') {
-    for (const [key, v] of Object.entries(value)) {
-      if (key === 'reference' && typeof v === 'string') out.add(v);
-      else if (key !== 'contained') referencesIn(v, out);
-    }
+/** Adds every Reference.reference string in a value ("Patient/1", "Organization/2"), however deep, to `out`. */
+function addReferences(value: unknown, out: string[]): void {
+  if (Array.isArray(value)) {
+    for (const v of value) if (v !== null && typeof v === 'object') addReferences(v, out);
+    return;
   }
-  return out;
+  const object = value as Record<string, unknown>;
+  for (const key in object) {
+    const v = object[key];
+    if (typeof v === 'string') {
+      if (key === 'reference' && !out.includes(`ref:${v}`)) out.push(`ref:${v}`);
+    } else if (v !== null && typeof v === 'object' && key !== 'contained') addReferences(v, out);
+  }
 }
 
 /** Index keys for a resource: identifiers as "system|value" (lower case) and its references. */
 function keysOf(resource: Resource): string[] {
-  const identifiers = (resource as { identifier?: { system?: string; value?: string }[] }).identifier ?? [];
-  const keys = identifiers.filter((i) => i.system && i.value).map((i) => `id:${i.system}|${i.value}`.toLowerCase());
-  for (const ref of referencesIn(resource)) keys.push(`ref:${ref}`);
+  const keys: string[] = [];
+  for (const i of (resource as { identifier?: { system?: string; value?: string }[] }).identifier ?? []) {
+    if (i.system && i.value) keys.push(`id:${i.system}|${i.value}`.toLowerCase());
+  }
+  addReferences(resource, keys);
   return keys;
 }
 

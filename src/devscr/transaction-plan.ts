@@ -62,8 +62,8 @@ class Planner {
   private readonly pendingIndex = new ResourceIndex();
   /** Stored resources a DELETE of this transaction removes (deletes are resolved first): no longer matches. */
   private readonly deleted = new Set<string>();
-  /** Search -> the stored resources it matches. Nothing is written while planning, so a search's answer holds. */
-  private readonly storedMatches = new Map<string, string[]>();
+  /** Search -> it parsed, and the stored resources it matches: nothing is written while planning, so this holds. */
+  private readonly searches = new Map<string, { search: SearchRequest; stored: string[] }>();
 
   constructor(
     private readonly repo: AtomicMemoryRepository,
@@ -135,9 +135,13 @@ class Planner {
 
   /** The one resource, stored or pending, that a search matches; undefined for none; 412 for several. */
   private matchOne(query: string, path: string): string | undefined {
-    const search: SearchRequest = { ...parseSearchRequest(query), sortRules: undefined };
-    let stored = this.storedMatches.get(query);
-    if (!stored) this.storedMatches.set(query, (stored = this.repo.searchStored(search).map((r) => `${r.resourceType}/${r.id}`)));
+    let cached = this.searches.get(query);
+    if (!cached) {
+      const search: SearchRequest = { ...parseSearchRequest(query), sortRules: undefined };
+      cached = { search, stored: this.repo.searchStored(search).map((r) => `${r.resourceType}/${r.id}`) };
+      this.searches.set(query, cached);
+    }
+    const { search, stored } = cached;
     const found = new Set(stored.filter((reference) => !this.deleted.has(reference)));
     const pending = this.pending.get(search.resourceType);
     for (const id of this.pendingIndex.candidates(search) ?? pending?.keys() ?? []) {
@@ -153,14 +157,22 @@ class Planner {
 
 /** The value with every urn:uuid that names an entry replaced by that entry's Type/id (in place). */
 function rewriteUrns(value: unknown, targets: Map<string, string>): unknown {
-  if (typeof value === 'string') {
-    return value.includes('uuid') ? value.replace(URN, (urn) => targets.get(urn.replaceAll('%3A', ':')) ?? urn) : value;
-  }
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = rewriteUrns(value[i], targets);
-  } else if (value && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) record[key] = rewriteUrns(record[key], targets);
-  }
+  if (typeof value === 'string') return rewriteString(value, targets);
+  if (value !== null && typeof value === 'object') rewriteIn(value as Record<string, unknown>, targets);
   return value;
+}
+
+function rewriteString(value: string, targets: Map<string, string>): string {
+  return value.includes('uuid') ? value.replace(URN, (urn) => targets.get(urn.replaceAll('%3A', ':')) ?? urn) : value;
+}
+
+function rewriteIn(object: Record<string, unknown> | unknown[], targets: Map<string, string>): void {
+  const record = object as Record<string, unknown>;
+  for (const key in record) {
+    const v = record[key];
+    if (typeof v === 'string') {
+      const next = rewriteString(v, targets);
+      if (next !== v) record[key] = next;
+    } else if (v !== null && typeof v === 'object') rewriteIn(v as Record<string, unknown>, targets);
+  }
 }

@@ -33,37 +33,52 @@ function keysOf(resource: Resource): string[] {
   return keys;
 }
 
+/** The ids under one key: most keys name one resource (an NHS number, a Patient's references), so a bare id until a second. */
+type Ids = string | Set<string>;
+
 export class ResourceIndex {
   /** resourceType -> index key -> ids */
-  private readonly byType = new Map<string, Map<string, Set<string>>>();
+  private readonly byType = new Map<string, Map<string, Ids>>();
 
   add(resource: Resource): void {
     let byKey = this.byType.get(resource.resourceType);
     if (!byKey) this.byType.set(resource.resourceType, (byKey = new Map()));
+    const id = resource.id!;
     for (const key of keysOf(resource)) {
-      let ids = byKey.get(key);
-      if (!ids) byKey.set(key, (ids = new Set()));
-      ids.add(resource.id!);
+      const ids = byKey.get(key);
+      if (ids === undefined) byKey.set(key, id);
+      else if (typeof ids !== 'string') ids.add(id);
+      else if (ids !== id) byKey.set(key, new Set([ids, id]));
     }
   }
 
   remove(resource: Resource): void {
     const byKey = this.byType.get(resource.resourceType);
-    for (const key of keysOf(resource)) byKey?.get(key)?.delete(resource.id!);
+    if (!byKey) return;
+    const id = resource.id!;
+    for (const key of keysOf(resource)) {
+      const ids = byKey.get(key);
+      if (ids === id) byKey.delete(key);
+      else if (ids !== undefined && typeof ids !== 'string') ids.delete(id);
+    }
   }
 
   /** The ids the index says may match (a superset of the true matches), or undefined to scan everything. */
-  candidates(searchRequest: SearchRequest): Set<string> | undefined {
-    const byKey = this.byType.get(searchRequest.resourceType) ?? new Map<string, Set<string>>();
-    let best: Set<string> | undefined;
+  candidates(searchRequest: SearchRequest): Iterable<string> | undefined {
+    const byKey = this.byType.get(searchRequest.resourceType);
+    let best: string | ReadonlySet<string> | undefined;
+    let bestSize = Infinity;
     for (const filter of searchRequest.filters ?? []) {
       if (filter.operator !== Operator.EQUALS || filter.value.includes(',')) continue;
-      let ids: Set<string> | undefined;
-      if (filter.code === '_id') ids = new Set([filter.value]);
-      else if (filter.code === 'identifier' && /^[^|]+\|.+$/.test(filter.value)) ids = byKey.get(`id:${filter.value.toLowerCase()}`) ?? new Set();
-      else if (/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(filter.value)) ids = byKey.get(`ref:${filter.value}`) ?? new Set();
-      if (ids && (!best || ids.size < best.size)) best = ids;
+      let ids: string | ReadonlySet<string> | undefined;
+      if (filter.code === '_id') ids = filter.value;
+      else if (filter.code === 'identifier' && /^[^|]+\|.+$/.test(filter.value)) ids = byKey?.get(`id:${filter.value.toLowerCase()}`) ?? NONE;
+      else if (/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(filter.value)) ids = byKey?.get(`ref:${filter.value}`) ?? NONE;
+      const size = ids === undefined ? Infinity : typeof ids === 'string' ? 1 : ids.size;
+      if (size < bestSize) [best, bestSize] = [ids, size];
     }
-    return best;
+    return typeof best === 'string' ? [best] : best;
   }
 }
+
+const NONE: ReadonlySet<string> = new Set<string>() as ReadonlySet<string>;

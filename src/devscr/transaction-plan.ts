@@ -120,7 +120,7 @@ class Planner {
     this.claim(reference, path);
     if (entry.fullUrl) this.fullUrls.set(entry.fullUrl, reference);
     entry.request = { ...entry.request!, method: 'PUT', url: reference, ifNoneExist: undefined };
-    const indexed = { ...resource, id } as Resource;
+    const indexed = resource.id === id ? resource : ({ ...resource, id } as Resource);
     let byId = this.pending.get(indexed.resourceType);
     if (!byId) this.pending.set(indexed.resourceType, (byId = new Map()));
     byId.set(id, indexed);

@@ -138,9 +138,9 @@ describe('development SCR with several submissions in one transaction', () => {
   it('refuses with 412 a transaction whose PUT by id carries a stale If-Match, and stores none of it', async () => {
     const first = await post(oneTransaction(1));
     const patient = first.body.entry?.[0].resource as Patient;
-    await post({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { ...patient, active: true }, request: { method: 'PUT', url: `Patient/${patient.id}` } }] });
+    await post({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { ...patient, active: true } as Patient, request: { method: 'PUT', url: `Patient/${patient.id}` } }] });
     const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: [1, 2, 3].flatMap(submission) };
-    bundle.entry?.push({ resource: { ...patient, active: false }, request: { method: 'PUT', url: `Patient/${patient.id}`, ifMatch: `W/"${patient.meta?.versionId}"` } });
+    bundle.entry?.push({ resource: { ...patient, active: false } as Patient, request: { method: 'PUT', url: `Patient/${patient.id}`, ifMatch: `W/"${patient.meta?.versionId}"` } });
 
     const answer = await post(bundle);
 
@@ -162,7 +162,7 @@ describe('development SCR with several submissions in one transaction', () => {
   it('stores a resource without its empty values, and the answer and a later read agree on it', async () => {
     const bundle = oneTransaction(1);
     const patient = bundle.entry?.[0].resource as Patient;
-    bundle.entry![0].resource = { ...patient, gender: '' as Patient['gender'], name: [{ family: 'Example', given: [] }], telecom: [] };
+    bundle.entry![0].resource = { ...patient, gender: '' as Patient['gender'], name: [{ family: 'Example', given: [] }], telecom: [] } as Patient;
 
     const answer = await post(bundle);
 

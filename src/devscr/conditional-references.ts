@@ -13,11 +13,13 @@ const CONDITIONAL = /^[A-Z][A-Za-z]+\?.+/;
 
 /** Every object holding a conditional `reference` string, however deep in the resource. */
 function conditionalRefs(value: unknown, out: { reference: string }[] = []): { reference: string }[] {
-  if (Array.isArray(value)) for (const v of value) conditionalRefs(v, out);
-  else if (value && typeof value === 'object') {
-    const holder = value as { reference?: unknown };
-    if (typeof holder.reference === 'string' && CONDITIONAL.test(holder.reference)) out.push(holder as { reference: string });
-    for (const v of Object.values(value)) if (v && typeof v === 'object') conditionalRefs(v, out);
+  if (value === null || typeof value !== 'object') return out;
+  const object = value as Record<string, unknown>;
+  for (const key in object) {
+    const v = object[key];
+    if (typeof v === 'string') {
+      if (key === 'reference' && !Array.isArray(object) && CONDITIONAL.test(v)) out.push(object as { reference: string });
+    } else if (v !== null && typeof v === 'object') conditionalRefs(v, out);
   }
   return out;
 }

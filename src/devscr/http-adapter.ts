@@ -5,9 +5,10 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { getStatus, normalizeOperationOutcome, serverError } from '@medplum/core';
-import type { FhirRepository, FhirRequest, FhirResponse, FhirRouter, HttpMethod } from '@medplum/fhir-router';
+import type { FhirRequest, FhirResponse, FhirRouter, HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { Logger } from '../observability/logger';
+import type { AtomicMemoryRepository } from './atomic-repository';
 import { unsupportedSearchParameter } from './search-check';
 import { resolveConditionalReferences } from './conditional-references';
 import { processTransaction } from './transaction';
@@ -19,7 +20,7 @@ const DEFAULT_PAGE_SIZE = 50;
 
 export interface AdapterOptions {
   router: FhirRouter;
-  repo: FhirRepository;
+  repo: AtomicMemoryRepository;
   /** Known only once the server listens (port 0). */
   baseUrl: () => string;
   logger?: Logger;
@@ -131,8 +132,12 @@ export function createFhirApp({ router, repo, baseUrl, logger }: AdapterOptions)
   return app;
 }
 
+/** The JSON written to the socket as it is (express's send would first copy a large answer into a Buffer). */
 function send(res: Response, status: number, body: Resource): void {
-  res.status(status).type('application/fhir+json; charset=utf-8').send(JSON.stringify(body));
+  const text = JSON.stringify(body);
+  res.status(status).setHeader('Content-Type', 'application/fhir+json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 function outcomeOf(code: 'not-supported' | 'structure' | 'too-costly', text: string): OperationOutcome {

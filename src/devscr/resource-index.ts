@@ -8,57 +8,77 @@
 import { Operator, type SearchRequest } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 
-/** Every Reference.reference string in a resource ("Patient/1", "Organization/2"), however deep. */
-function referencesIn(value: unknown, out: Set<string> = new Set()): Set<string> {
-  if (Array.isArray(value)) for (const v of value) referencesIn(v, out);
-  else if (value && typeof value === 'object') {
-    for (const [key, v] of Object.entries(value)) {
-      if (key === 'reference' && typeof v === 'string') out.add(v);
-      else if (key !== 'contained') referencesIn(v, out);
-    }
+/** Adds every Reference.reference string in a value ("Patient/1", "Organization/2"), however deep, to `out`. */
+function addReferences(value: unknown, out: string[]): void {
+  if (Array.isArray(value)) {
+    for (const v of value) if (v !== null && typeof v === 'object') addReferences(v, out);
+    return;
   }
-  return out;
+  const object = value as Record<string, unknown>;
+  for (const key in object) {
+    const v = object[key];
+    if (typeof v === 'string') {
+      if (key === 'reference' && !out.includes(`ref:${v}`)) out.push(`ref:${v}`);
+    } else if (v !== null && typeof v === 'object' && key !== 'contained') addReferences(v, out);
+  }
 }
 
 /** Index keys for a resource: identifiers as "system|value" (lower case) and its references. */
 function keysOf(resource: Resource): string[] {
-  const identifiers = (resource as { identifier?: { system?: string; value?: string }[] }).identifier ?? [];
-  const keys = identifiers.filter((i) => i.system && i.value).map((i) => `id:${i.system}|${i.value}`.toLowerCase());
-  for (const ref of referencesIn(resource)) keys.push(`ref:${ref}`);
+  const keys: string[] = [];
+  for (const i of (resource as { identifier?: { system?: string; value?: string }[] }).identifier ?? []) {
+    if (i.system && i.value) keys.push(`id:${i.system}|${i.value}`.toLowerCase());
+  }
+  addReferences(resource, keys);
   return keys;
 }
 
+/** The ids under one key: most keys name one resource (an NHS number, a Patient's references), so a bare id until a second. */
+type Ids = string | Set<string>;
+
 export class ResourceIndex {
   /** resourceType -> index key -> ids */
-  private readonly byType = new Map<string, Map<string, Set<string>>>();
+  private readonly byType = new Map<string, Map<string, Ids>>();
 
   add(resource: Resource): void {
     let byKey = this.byType.get(resource.resourceType);
     if (!byKey) this.byType.set(resource.resourceType, (byKey = new Map()));
+    const id = resource.id!;
     for (const key of keysOf(resource)) {
-      let ids = byKey.get(key);
-      if (!ids) byKey.set(key, (ids = new Set()));
-      ids.add(resource.id!);
+      const ids = byKey.get(key);
+      if (ids === undefined) byKey.set(key, id);
+      else if (typeof ids !== 'string') ids.add(id);
+      else if (ids !== id) byKey.set(key, new Set([ids, id]));
     }
   }
 
   remove(resource: Resource): void {
     const byKey = this.byType.get(resource.resourceType);
-    for (const key of keysOf(resource)) byKey?.get(key)?.delete(resource.id!);
+    if (!byKey) return;
+    const id = resource.id!;
+    for (const key of keysOf(resource)) {
+      const ids = byKey.get(key);
+      if (ids === id) byKey.delete(key);
+      else if (ids !== undefined && typeof ids !== 'string') ids.delete(id);
+    }
   }
 
   /** The ids the index says may match (a superset of the true matches), or undefined to scan everything. */
-  candidates(searchRequest: SearchRequest): Set<string> | undefined {
-    const byKey = this.byType.get(searchRequest.resourceType) ?? new Map<string, Set<string>>();
-    let best: Set<string> | undefined;
+  candidates(searchRequest: SearchRequest): Iterable<string> | undefined {
+    const byKey = this.byType.get(searchRequest.resourceType);
+    let best: string | ReadonlySet<string> | undefined;
+    let bestSize = Infinity;
     for (const filter of searchRequest.filters ?? []) {
       if (filter.operator !== Operator.EQUALS || filter.value.includes(',')) continue;
-      let ids: Set<string> | undefined;
-      if (filter.code === '_id') ids = new Set([filter.value]);
-      else if (filter.code === 'identifier' && /^[^|]+\|.+$/.test(filter.value)) ids = byKey.get(`id:${filter.value.toLowerCase()}`) ?? new Set();
-      else if (/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(filter.value)) ids = byKey.get(`ref:${filter.value}`) ?? new Set();
-      if (ids && (!best || ids.size < best.size)) best = ids;
+      let ids: string | ReadonlySet<string> | undefined;
+      if (filter.code === '_id') ids = filter.value;
+      else if (filter.code === 'identifier' && /^[^|]+\|.+$/.test(filter.value)) ids = byKey?.get(`id:${filter.value.toLowerCase()}`) ?? NONE;
+      else if (/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(filter.value)) ids = byKey?.get(`ref:${filter.value}`) ?? NONE;
+      const size = ids === undefined ? Infinity : typeof ids === 'string' ? 1 : ids.size;
+      if (size < bestSize) [best, bestSize] = [ids, size];
     }
-    return best;
+    return typeof best === 'string' ? [best] : best;
   }
 }
+
+const NONE: ReadonlySet<string> = new Set<string>() as ReadonlySet<string>;

@@ -21,8 +21,9 @@ import {
   parseSearchRequest,
   type SearchRequest,
 } from '@medplum/core';
-import type { FhirRepository, FhirRouter, HttpMethod } from '@medplum/fhir-router';
+import type { FhirRouter, HttpMethod } from '@medplum/fhir-router';
 import type { BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { AtomicMemoryRepository } from './atomic-repository';
 import { ResourceIndex } from './resource-index';
 
 /** How one request entry is carried out. */
@@ -46,7 +47,7 @@ const rank = (entry: BundleEntry): number => RANK[entry.request?.method ?? ''] ?
 // Medplum's own pattern for a Bundle-local reference (batch.ts localBundleReference), made global.
 const URN = /urn(?::|%3A)uuid(?::|%3A)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
-export async function planTransaction(entries: BundleEntry[], repo: FhirRepository, router: FhirRouter): Promise<Plan> {
+export function planTransaction(entries: BundleEntry[], repo: AtomicMemoryRepository, router: FhirRouter): Plan {
   return new Planner(repo, router).plan(entries);
 }
 
@@ -61,15 +62,17 @@ class Planner {
   private readonly pendingIndex = new ResourceIndex();
   /** Stored resources a DELETE of this transaction removes (deletes are resolved first): no longer matches. */
   private readonly deleted = new Set<string>();
+  /** Search -> it parsed, and the stored resources it matches: nothing is written while planning, so this holds. */
+  private readonly searches = new Map<string, { search: SearchRequest; stored: string[] }>();
 
   constructor(
-    private readonly repo: FhirRepository,
+    private readonly repo: AtomicMemoryRepository,
     private readonly router: FhirRouter,
   ) {}
 
-  async plan(entries: BundleEntry[]): Promise<Plan> {
+  plan(entries: BundleEntry[]): Plan {
     const order = entries.map((_, i) => i).sort((a, b) => rank(entries[a]) - rank(entries[b]) || a - b);
-    for (const i of order) this.steps[i] = await this.step(entries[i], `Bundle.entry[${i}]`);
+    for (const i of order) this.steps[i] = this.step(entries[i], `Bundle.entry[${i}]`);
     for (const step of this.steps) {
       if (step.kind === 'match') continue;
       step.entry.resource = rewriteUrns(step.entry.resource, this.fullUrls) as Resource | undefined;
@@ -78,7 +81,7 @@ class Planner {
     return { steps: this.steps, order };
   }
 
-  private async step(entry: BundleEntry, path: string): Promise<Step> {
+  private step(entry: BundleEntry, path: string): Step {
     const { request, resource } = entry;
     if (!request?.method || !request.url) throw new OperationOutcomeError(badRequest('Missing Bundle entry request method or URL', `${path}.request`));
     const interaction = this.router.find(request.method as HttpMethod, request.url)?.data?.interaction;
@@ -86,13 +89,13 @@ class Planner {
     const conditional = request.url.includes('?');
     if (interaction === 'create' && resource) {
       const query = request.ifNoneExist?.replace(/^[A-Za-z]+\?/, '');
-      const existing = query ? await this.matchOne(`${type}?${query}`, `${path}.request.ifNoneExist`) : undefined;
+      const existing = query ? this.matchOne(`${type}?${query}`, `${path}.request.ifNoneExist`) : undefined;
       if (!existing) return this.write(entry, type, undefined, true, path);
       if (entry.fullUrl) this.fullUrls.set(entry.fullUrl, existing);
       return { kind: 'match', reference: existing };
     }
     if (interaction === 'update' && resource && conditional) {
-      const existing = await this.matchOne(request.url, `${path}.request.url`);
+      const existing = this.matchOne(request.url, `${path}.request.url`);
       if (resource.id && existing !== `${type}/${resource.id}`) {
         const problem = existing ? 'does not match the resource the conditional update found' : 'given for a create by conditional update';
         throw new OperationOutcomeError(badRequest(`Resource id ${problem}`, `${path}.resource.id`));
@@ -101,7 +104,7 @@ class Planner {
     }
     if (interaction === 'update' && resource) {
       const id = request.url.slice(type.length + 1);
-      return this.write(entry, type, id, !(await this.stored(type, id)), path);
+      return this.write(entry, type, id, !this.repo.storedResource(type, id), path);
     }
     if ((interaction === 'delete' || interaction === 'patch') && !conditional) this.claim(request.url, path);
     if (interaction === 'delete' && !conditional) this.deleted.add(request.url);
@@ -117,7 +120,7 @@ class Planner {
     this.claim(reference, path);
     if (entry.fullUrl) this.fullUrls.set(entry.fullUrl, reference);
     entry.request = { ...entry.request!, method: 'PUT', url: reference, ifNoneExist: undefined };
-    const indexed = { ...resource, id } as Resource;
+    const indexed = resource.id === id ? resource : ({ ...resource, id } as Resource);
     let byId = this.pending.get(indexed.resourceType);
     if (!byId) this.pending.set(indexed.resourceType, (byId = new Map()));
     byId.set(id, indexed);
@@ -130,20 +133,16 @@ class Planner {
     this.claimed.add(reference);
   }
 
-  private async stored(type: string, id: string): Promise<boolean> {
-    try {
-      await this.repo.readResource(type, id);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   /** The one resource, stored or pending, that a search matches; undefined for none; 412 for several. */
-  private async matchOne(query: string, path: string): Promise<string | undefined> {
-    const search: SearchRequest = { ...parseSearchRequest(query), count: 2 + this.deleted.size, offset: 0, sortRules: undefined };
-    const found = new Set((await this.repo.searchResources(search)).map((r) => `${r.resourceType}/${r.id}`));
-    for (const reference of found) if (this.deleted.has(reference)) found.delete(reference);
+  private matchOne(query: string, path: string): string | undefined {
+    let cached = this.searches.get(query);
+    if (!cached) {
+      const search: SearchRequest = { ...parseSearchRequest(query), sortRules: undefined };
+      cached = { search, stored: this.repo.searchStored(search).map((r) => `${r.resourceType}/${r.id}`) };
+      this.searches.set(query, cached);
+    }
+    const { search, stored } = cached;
+    const found = new Set(stored.filter((reference) => !this.deleted.has(reference)));
     const pending = this.pending.get(search.resourceType);
     for (const id of this.pendingIndex.candidates(search) ?? pending?.keys() ?? []) {
       const resource = pending?.get(id);
@@ -158,14 +157,22 @@ class Planner {
 
 /** The value with every urn:uuid that names an entry replaced by that entry's Type/id (in place). */
 function rewriteUrns(value: unknown, targets: Map<string, string>): unknown {
-  if (typeof value === 'string') {
-    return value.includes('uuid') ? value.replace(URN, (urn) => targets.get(urn.replaceAll('%3A', ':')) ?? urn) : value;
-  }
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = rewriteUrns(value[i], targets);
-  } else if (value && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) record[key] = rewriteUrns(record[key], targets);
-  }
+  if (typeof value === 'string') return rewriteString(value, targets);
+  if (value !== null && typeof value === 'object') rewriteIn(value as Record<string, unknown>, targets);
   return value;
+}
+
+function rewriteString(value: string, targets: Map<string, string>): string {
+  return value.includes('uuid') ? value.replace(URN, (urn) => targets.get(urn.replaceAll('%3A', ':')) ?? urn) : value;
+}
+
+function rewriteIn(object: Record<string, unknown> | unknown[], targets: Map<string, string>): void {
+  const record = object as Record<string, unknown>;
+  for (const key in record) {
+    const v = record[key];
+    if (typeof v === 'string') {
+      const next = rewriteString(v, targets);
+      if (next !== v) record[key] = next;
+    } else if (v !== null && typeof v === 'object') rewriteIn(v as Record<string, unknown>, targets);
+  }
 }

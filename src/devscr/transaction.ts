@@ -8,79 +8,92 @@
  * several submissions; measured): when the resource exists it refuses the transaction ("Duplicate resource
  * identity"); when not, it creates one and points references to the other entry at an id it never stores.
  *
- * So every transaction is resolved first (transaction-plan.ts) into plain, independent entries, which
- * Medplum then runs in chunks within its limits, all inside one repo.withTransaction: a failing chunk
- * throws and every chunk before it is undone (Medplum's own withTransaction joins the outer one). The
- * answers are stitched back in request order.
+ * So every transaction is resolved first (transaction-plan.ts) into plain, independent entries, all inside
+ * one repo.withTransaction: a failure anywhere throws and every write before it is undone. The plain writes
+ * (PUT Type/id, which is what every create and conditional update became) are stored directly with
+ * AtomicMemoryRepository.put, with the checks Medplum's update handler makes (resource type and id match the
+ * URL, If-Match); Medplum's batch processing adds nothing to such an entry but copies (its reference
+ * rewriting walks and rebuilds every resource, each write copies it three times), which were most of a
+ * bulk transaction's CPU. Anything else (DELETE, PATCH, reads, operations) still goes through Medplum's
+ * router, in chunks within its limits, in FHIR's processing order (Medplum's own withTransaction joins the
+ * outer one). The answers are stitched back in request order.
  */
-import { OperationOutcomeError, allOk, created, isOk } from '@medplum/core';
-import type { FhirRepository, FhirRequest, FhirResponse, FhirRouter } from '@medplum/fhir-router';
+import { OperationOutcomeError, allOk, badRequest, created, isOk } from '@medplum/core';
+import type { FhirRequest, FhirResponse, FhirRouter } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { AtomicMemoryRepository } from './atomic-repository';
 import { planTransaction, type Step } from './transaction-plan';
 
-/** Medplum's update limit per transaction (batch.ts maxUpdates); every write is sent as an update. */
+/** Medplum's update limit per transaction (batch.ts maxUpdates). */
 const CHUNK_SIZE = 50;
+
+type Write = Extract<Step, { kind: 'write' }>;
 
 export async function processTransaction(
   bundle: Bundle,
   router: FhirRouter,
-  repo: FhirRepository,
+  repo: AtomicMemoryRepository,
   config: FhirRequest['config'],
 ): Promise<FhirResponse> {
   return repo.withTransaction(async () => {
-    const { steps, order } = await planTransaction(bundle.entry ?? [], repo, router);
+    const { steps, order } = planTransaction(bundle.entry ?? [], repo, router);
     const answers: BundleEntry[] = new Array(steps.length);
-    for (const chunk of chunks(steps, order)) {
+    let chunk: { at: number[]; entry: BundleEntry[] } = { at: [], entry: [] };
+    const flush = async (): Promise<void> => {
+      if (!chunk.at.length) return;
       const body: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: chunk.entry };
       const request: FhirRequest = { method: 'POST', url: '', pathname: '', body, params: {}, query: {}, headers: {}, config };
       const [outcome, response] = await router.handleRequest(request, repo);
       if (!isOk(outcome)) throw new OperationOutcomeError(outcome);
-      (response as Bundle).entry?.forEach((answer, k) => (answers[chunk.at[k]] = answer));
+      const at = chunk.at;
+      (response as Bundle).entry?.forEach((answer, k) => (answers[at[k]] = answer));
+      chunk = { at: [], entry: [] };
+    };
+    for (const i of order) {
+      const step = steps[i];
+      if (step.kind === 'write') {
+        await flush();
+        answers[i] = write(step, repo, i);
+      } else if (step.kind === 'as-is') {
+        // An entry still conditional (a conditional DELETE or PATCH, left to Medplum) goes alone in its chunk.
+        const alone = Boolean(step.entry.request?.url.includes('?') || step.entry.request?.ifNoneExist);
+        if (alone || chunk.at.length === CHUNK_SIZE) await flush();
+        chunk.at.push(i);
+        chunk.entry.push(step.entry);
+        if (alone) await flush();
+      }
     }
-    for (let i = 0; i < steps.length; i++) answers[i] = await answer(steps[i], answers[i], repo);
+    await flush();
+    const matched = new Map<string, Resource | undefined>();
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      if (step.kind !== 'match') continue;
+      if (!matched.has(step.reference)) matched.set(step.reference, repo.storedResource(...(step.reference.split('/') as [string, string])));
+      answers[i] = { response: { status: '200', location: step.reference, outcome: allOk }, resource: matched.get(step.reference) };
+    }
+    for (const entry of answers) {
+      const version = entry.resource?.meta?.versionId;
+      if (entry.response && version) entry.response.etag = `W/"${version}"`;
+    }
     return [allOk, { resourceType: 'Bundle', type: 'transaction-response', entry: answers }];
   });
 }
 
 /**
- * Request positions in processing order, cut into chunks Medplum accepts: at most CHUNK_SIZE entries, and
- * an entry still conditional (a conditional DELETE or PATCH, left to Medplum) alone in its chunk.
+ * A plain PUT Type/id, checked as Medplum's update handler checks it, stored without copies. Answers as
+ * Medplum's batch does (location Type/id, the stored resource), with FHIR R4's 201 for a new resource
+ * where Medplum answers 200.
  */
-function chunks(steps: Step[], order: number[]): { at: number[]; entry: BundleEntry[] }[] {
-  const out: { at: number[]; entry: BundleEntry[] }[] = [];
-  let current = { at: [] as number[], entry: [] as BundleEntry[] };
-  for (const i of order) {
-    const step = steps[i];
-    if (step.kind === 'match') continue;
-    const alone = step.kind === 'as-is' && Boolean(step.entry.request?.url.includes('?') || step.entry.request?.ifNoneExist);
-    if (current.at.length && (alone || current.at.length === CHUNK_SIZE)) {
-      out.push(current);
-      current = { at: [], entry: [] };
-    }
-    current.at.push(i);
-    current.entry.push(step.entry);
-    if (alone) {
-      out.push(current);
-      current = { at: [], entry: [] };
-    }
-  }
-  if (current.at.length) out.push(current);
-  return out;
-}
-
-/**
- * The response entry as FHIR R4 has it: Medplum answers a PUT that made a new resource "200"; it is
- * "201" (created). A matched conditional create answers "200" with the resource as it now is.
- */
-async function answer(step: Step, fromMedplum: BundleEntry | undefined, repo: FhirRepository): Promise<BundleEntry> {
-  let entry = fromMedplum ?? {};
-  if (step.kind === 'match') {
-    const [type, id] = step.reference.split('/');
-    entry = { response: { status: '200', location: step.reference, outcome: allOk }, resource: await repo.readResource<Resource>(type, id) };
-  } else if (step.kind === 'write' && step.created && entry.response) {
-    entry.response = { ...entry.response, status: '201', outcome: created };
-  }
-  const version = entry.resource?.meta?.versionId;
-  if (entry.response && version) entry.response.etag = `W/"${version}"`;
-  return entry;
+function write(step: Write, repo: AtomicMemoryRepository, i: number): BundleEntry {
+  const { entry, reference } = step;
+  const resource = entry.resource!;
+  const [type, id] = reference.split('/');
+  if (resource.resourceType !== type) throw new OperationOutcomeError(badRequest('Incorrect resource type', `Bundle.entry[${i}].resource`));
+  if (resource.id !== id) throw new OperationOutcomeError(badRequest('Incorrect resource ID', `Bundle.entry[${i}].resource.id`));
+  const ifMatch = entry.request?.ifMatch ? /"([^"]+)"/.exec(entry.request.ifMatch)?.[1] : undefined; // as Medplum parses it
+  const stored = repo.put(resource as Resource & { id: string }, ifMatch);
+  return {
+    response: { status: step.created ? '201' : '200', location: reference, outcome: step.created ? created : allOk },
+    resource: stored,
+  };
 }

@@ -37,6 +37,19 @@ describe('the development SCR indexes its searches', () => {
     expect(await ids(repo, `Patient?identifier=${NHS}|9000000009`)).toEqual([p.id]);
   });
 
+  it('finds every resource that shares an identifier, and only those left after one of them changes it', async () => {
+    const repo = new AtomicMemoryRepository();
+    const shared = { resourceType: 'Patient' as const, identifier: [{ system: NHS, value: '9434765919' }] };
+    const [a, b, c] = [await repo.createResource<Patient>(shared), await repo.createResource<Patient>(shared), await repo.createResource<Patient>(shared)];
+    expect(await ids(repo, `Patient?identifier=${NHS}|9434765919`)).toEqual([a.id, b.id, c.id].sort());
+
+    await repo.updateResource<Patient>({ ...a, identifier: [{ system: NHS, value: '9000000009' }] });
+    await repo.updateResource<Patient>({ ...b, identifier: [{ system: NHS, value: '9000000009' }] });
+
+    expect(await ids(repo, `Patient?identifier=${NHS}|9434765919`)).toEqual([c.id]);
+    expect(await ids(repo, `Patient?identifier=${NHS}|9000000009`)).toEqual([a.id, b.id].sort());
+  });
+
   it('undoes a failed transaction in the store and in the index', async () => {
     const repo = new AtomicMemoryRepository();
     const kept = await repo.createResource<Patient>({ resourceType: 'Patient', identifier: [{ system: NHS, value: '9434765919' }] });

@@ -134,4 +134,41 @@ describe('development SCR with several submissions in one transaction', () => {
     expect(answer.status).toBe(412);
     expect([await total('Patient'), await total('Organization')]).toEqual([0, 2]);
   });
+
+  it('refuses with 412 a transaction whose PUT by id carries a stale If-Match, and stores none of it', async () => {
+    const first = await post(oneTransaction(1));
+    const patient = first.body.entry?.[0].resource as Patient;
+    await post({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { ...patient, active: true } as Patient, request: { method: 'PUT', url: `Patient/${patient.id}` } }] });
+    const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: [1, 2, 3].flatMap(submission) };
+    bundle.entry?.push({ resource: { ...patient, active: false } as Patient, request: { method: 'PUT', url: `Patient/${patient.id}`, ifMatch: `W/"${patient.meta?.versionId}"` } });
+
+    const answer = await post(bundle);
+
+    expect(answer.status).toBe(412);
+    const history = (await (await fetch(`${scr.baseUrl}/Patient/${patient.id}/_history`)).json()) as Bundle;
+    expect([await total('Patient'), history.entry?.length]).toEqual([1, 2]);
+  });
+
+  it('refuses with 400 a transaction whose PUT names one id in its URL and another in its resource', async () => {
+    const bundle = oneTransaction(2);
+    bundle.entry?.push({ resource: { resourceType: 'Patient', id: 'b' }, request: { method: 'PUT', url: 'Patient/a' } });
+
+    const answer = await post(bundle);
+
+    expect(answer.status).toBe(400);
+    expect(await total('Patient')).toBe(0);
+  });
+
+  it('stores a resource without its empty values, and the answer and a later read agree on it', async () => {
+    const bundle = oneTransaction(1);
+    const patient = bundle.entry?.[0].resource as Patient;
+    bundle.entry![0].resource = { ...patient, gender: '' as Patient['gender'], name: [{ family: 'Example', given: [] }], telecom: [] } as Patient;
+
+    const answer = await post(bundle);
+
+    const answered = answer.body.entry?.[0].resource as Patient;
+    const read = (await (await fetch(`${scr.baseUrl}/${locationOf(answer.body.entry?.[0])}`)).json()) as Patient;
+    expect([answered.gender, answered.name, answered.telecom]).toEqual([undefined, [{ family: 'Example' }], undefined]);
+    expect(read).toEqual(answered);
+  });
 });

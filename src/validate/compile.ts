@@ -130,6 +130,22 @@ export class Compiler implements ElementEnv {
     return check;
   }
 
+  /** Profile URLs as resources claim them (with or without a version) -> their definition; only known ones. */
+  private readonly knownProfiles = new Map<string, { key: string; type: string | undefined; check: ValueCheck }>();
+
+  /** A claimed profile's definition (key, type and check), or undefined if it is not known; found once per URL. */
+  private knownProfile(profile: string): { key: string; type: string | undefined; check: ValueCheck } | undefined {
+    let known = this.knownProfiles.get(profile);
+    if (known === undefined) {
+      const key = withoutVersion(profile);
+      const sd = this.defs.structures.get(key);
+      if (!sd) return undefined;
+      known = { key, type: sd.type, check: this.definitionCheck(key) };
+      this.knownProfiles.set(profile, known); // only known definitions: input cannot grow the map
+    }
+    return known;
+  }
+
   /** A resource (top level, contained, or in a Bundle) against its base definition and each profile it claims. */
   readonly resourceCheck = (value: unknown, path: string, ctx: Ctx, extraProfiles: string[] = []): void => {
     if (!isObject(value) || typeof value.resourceType !== 'string') {
@@ -149,14 +165,14 @@ export class Compiler implements ElementEnv {
     for (let i = 0; i < count; i++) {
       const profile = i < claimed.length ? claimed[i] : extraProfiles[i - claimed.length];
       if (typeof profile !== 'string') continue;
-      const key = withoutVersion(profile);
+      const known = this.knownProfile(profile);
+      const key = known ? known.key : withoutVersion(profile);
       if (seen.includes(key)) continue;
       seen.push(key);
-      const sd = this.defs.structures.get(key);
       const at = i < claimed.length ? `${path}.meta.profile[${i}]` : path;
-      if (!sd) report(ctx, 'warning', 'not-supported', at, `Profile ${profile} is not known; checked against the base ${type} only`);
-      else if (sd.type !== type) report(ctx, 'error', 'structure', at, `Profile ${profile} is for ${sd.type}, not ${type}`);
-      else checks.push(this.definitionCheck(key));
+      if (!known) report(ctx, 'warning', 'not-supported', at, `Profile ${profile} is not known; checked against the base ${type} only`);
+      else if (known.type !== type) report(ctx, 'error', 'structure', at, `Profile ${profile} is for ${known.type}, not ${type}`);
+      else checks.push(known.check);
     }
     if (!checks.length) checks.push(baseCheck);
     const inner: Ctx = { issues: ctx.issues, resource: value, rootResource: ctx.rootResource ?? value };

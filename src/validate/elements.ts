@@ -37,8 +37,14 @@ const NONE: Variant[] = [];
 /** One child element: its check (finds its values in the parent), and what generated code needs to inline it. */
 interface ChildPlan {
   check: ChildCheck;
-  /** Set for one JSON name and no slices: then the parent's generated check does this child's work inline. */
-  simple?: { variant: Variant; shownName: string; checkCardinality: (total: number, path: string, present: string, ctx: Ctx) => void };
+  /** What the parent's generated check needs to do this child's work inline. */
+  inline: {
+    variants: Variant[];
+    shownName: string;
+    slices: Slice[];
+    closed: boolean;
+    checkCardinality: (total: number, path: string, present: string, ctx: Ctx) => void;
+  };
   /** The JSON keys that hold this child (with `_x` for primitives). */
   keys: string[];
   min: number;
@@ -204,33 +210,44 @@ function compileChild(node: ElementNode, tree: Tree, env: ElementEnv): ChildPlan
           }
           checkCardinality(total, path, present ?? shownName, ctx);
         };
-  // One variant and no slices (most elements): the generated check of the parent reads it itself.
-  const simple = variants.length === 1 && !slices.length ? { variant: variants[0], shownName, checkCardinality } : undefined;
-  return { check, simple, keys: Object.keys(byKey), min, max, isArray: node.isArray };
+  const inline = { variants, shownName, slices, closed, checkCardinality };
+  return { check, inline, keys: Object.keys(byKey), min, max, isArray: node.isArray };
 }
 
-/** The generated check of one simple child (no choice, no slices): what its ChildPlan.check does, inline. */
-function emitSimpleChild(src: Source, plan: ChildPlan, index: number): void {
-  const { variant: v, shownName, checkCardinality } = plan.simple!;
-  const { min, max } = plan;
-  const value = `v${index}`;
-  const ext = `e${index}`;
-  const card = src.constant(checkCardinality);
-  const at = `a${index}`;
-  /** checkOne(v, item, x, where, ctx, v.check) */
-  const checkOne = (item: string, x: string | undefined, where: string): void => {
+/**
+ * Code for one variant of a child that is there (its value in `value`, its `_x` in `ext`): what checkVariant
+ * and checkArray do, inline. Leaves the number of items in `total`.
+ */
+function emitVariant(src: Source, plan: ChildPlan, v: Variant, value: string, ext: string, at: string): void {
+  const { slices, closed } = plan.inline;
+  /** checkOne(v, item, x, where, ctx, check) */
+  const checkOne = (item: string, x: string | undefined, where: string, check: ValueCheck): void => {
     const noValue = literal(`${v.json} has no value`);
     if (v.primitive && x) src.line(`if (${item} === undefined || ${item} === null) { if (!isObject(${x})) report(ctx, 'error', 'structure', ${where}, ${noValue}); }`);
     else src.line(`if (${item} === undefined || ${item} === null) report(ctx, 'error', 'structure', ${where}, ${noValue});`);
-    src.line(`else ${src.call(v.check, `${item}, ${where}, ctx`)}`);
+    src.line(`else ${src.call(check, `${item}, ${where}, ctx`)}`);
     if (!x) return;
     if (v.elementCheck) src.line(`if (${x} !== undefined && ${x} !== null) ${src.call(v.elementCheck, `${x}, ${where}, ctx`)}`);
     else src.line(`if (${x} !== undefined && ${x} !== null) report(ctx, 'error', 'structure', ${where}, ${literal(`Unknown element '_${v.json}'`)});`);
   };
-  src.line(`const ${value} = value[${literal(v.json)}];`);
-  src.line(`const ${ext} = ${v.primitive ? `value[${literal(v.extKey)}]` : 'undefined'};`);
-  src.line(`if (${value} !== undefined || ${ext} !== undefined) {`);
-  src.line(`const ${at} = path + ${literal('.' + v.json)};`);
+  /** Which slice `item` is in (the first that matches), or -1, into `slice`. */
+  const findSlice = (item: string): void => {
+    src.line('let slice = -1;');
+    slices.forEach((sl, j) => src.line(`${j ? 'else ' : ''}if (${src.constant(sl.match)}(${item})) slice = ${j};`));
+  };
+  /** checkOne with the slice's check, or (no slice) the element's own. */
+  const checkInSlice = (item: string, x: string | undefined, where: string, counting: boolean, unmatched: () => void): void => {
+    slices.forEach((sl, j) => {
+      src.line(`${j ? 'else ' : ''}if (slice === ${j}) {`);
+      if (counting) src.line(`count${j}++;`);
+      checkOne(item, x, where, sl.check);
+      src.line('}');
+    });
+    src.line(slices.length ? 'else {' : '{');
+    unmatched();
+    checkOne(item, x, where, v.check);
+    src.line('}');
+  };
   src.line('let total = 0;');
   if (plan.isArray) {
     src.line(`if ((${value} !== undefined && !Array.isArray(${value})) || (${ext} !== undefined && ${ext} !== null && !Array.isArray(${ext}))) {`);
@@ -242,25 +259,84 @@ function emitSimpleChild(src: Source, plan: ChildPlan, index: number): void {
       src.line(`const exts = ${ext} ?? NONE;`);
       src.line('const n = Math.max(values.length, exts.length);');
     } else src.line('const n = values.length;');
+    slices.forEach((_, j) => src.line(`let count${j} = 0;`));
     src.line('for (let i = 0; i < n; i++) {');
     src.line(`const where = ${at} + '[' + i + ']';`);
     src.line('const item = values[i];');
     if (v.primitive) src.line('const x = exts[i];');
-    checkOne('item', v.primitive ? 'x' : undefined, 'where');
+    const x = v.primitive ? 'x' : undefined;
+    if (!slices.length) checkOne('item', x, 'where', v.check);
+    else {
+      findSlice('item');
+      checkInSlice('item', x, 'where', true, () => {
+        if (closed) {
+          src.line(`report(ctx, 'error', 'structure', where, ${literal(`${v.json}[`)} + i + '] matches none of the slices, and the slicing is closed');`);
+        }
+      });
+    }
     src.line('}');
+    slices.forEach((sl, j) => {
+      const { min, max } = sl.node;
+      src.line(`if (count${j} < ${min}) report(ctx, 'error', 'required', ${at}, ${literal(`Slice '${sl.name}': minimum required = ${min}, but only found `)} + count${j});`);
+      if (max !== Infinity) {
+        src.line(`else if (count${j} > ${max}) report(ctx, 'error', 'structure', ${at}, ${literal(`Slice '${sl.name}': maximum allowed = ${max}, but found `)} + count${j});`);
+      }
+    });
     src.line('total = n;');
     src.line('}');
   } else {
     src.line(`if (Array.isArray(${value})${v.primitive ? ` || Array.isArray(${ext})` : ''}) {`);
     src.line(`report(ctx, 'error', 'structure', ${at}, ${literal(`${v.json} must not be a JSON array`)});`);
     src.line('} else {');
-    checkOne(value, v.primitive ? ext : undefined, at);
+    const x = v.primitive ? ext : undefined;
+    if (!slices.length) checkOne(value, x, at, v.check);
+    else {
+      findSlice(value);
+      checkInSlice(value, x, at, false, () => undefined);
+    }
     src.line('total = 1;');
     src.line('}');
   }
-  src.line(`if (total < ${min} || total > ${max === Infinity ? 'Infinity' : max}) ${card}(total, path, ${literal(v.json)}, ctx);`);
-  if (min > 0) src.line(`} else ${card}(0, path, ${literal(shownName)}, ctx);`);
-  else src.line('}');
+}
+
+/** The generated check of one child: what its ChildPlan.check does, inline (a choice with two there excepted). */
+function emitChild(src: Source, plan: ChildPlan): void {
+  const { variants, shownName, checkCardinality } = plan.inline;
+  const { min, max } = plan;
+  const card = src.constant(checkCardinality);
+  const shownMax = max === Infinity ? 'Infinity' : String(max);
+  const read = (v: Variant, j: number) => {
+    src.line(`const v${j} = value[${literal(v.json)}];`);
+    src.line(`const e${j} = ${v.primitive ? `value[${literal(v.extKey)}]` : 'undefined'};`);
+  };
+  const present = (j: number) => `(v${j} !== undefined || e${j} !== undefined)`;
+  const variantThere = (v: Variant, j: number) => {
+    src.line(`const at = path + ${literal('.' + v.json)};`);
+    emitVariant(src, plan, v, `v${j}`, `e${j}`, 'at');
+    src.line(`if (total < ${min} || total > ${shownMax}) ${card}(total, path, ${literal(v.json)}, ctx);`);
+  };
+  variants.forEach(read);
+  if (variants.length === 1) {
+    src.line(`if (${present(0)}) {`);
+    variantThere(variants[0], 0);
+    src.line(min > 0 ? `} else ${card}(0, path, ${literal(shownName)}, ctx);` : '}');
+    return;
+  }
+  // A choice: with two or more there, the child's own check says which came first and reports the rest.
+  const count = variants.map((_, j) => `(${present(j)} ? 1 : 0)`).join(' + ');
+  src.line(`const there = ${count};`);
+  src.line(`if (there > 1) ${src.constant(plan.check)}(value, path, ctx);`);
+  variants.forEach((v, j) => {
+    src.line(`else if (${present(j)}) {`);
+    variantThere(v, j);
+    src.line('}');
+  });
+  if (min > 0) src.line(`else ${card}(0, path, ${literal(shownName)}, ctx);`);
+}
+
+/** Whether the parent's generated code does the child's work itself (choices of up to 4 types, any slicing). */
+function inlined(plan: ChildPlan): boolean {
+  return plan.inline.variants.length <= 4;
 }
 
 /**
@@ -278,7 +354,7 @@ export function compileComplex(
   // JSON key -> 0 for a known key, or the bit that says the key's child (one checked by its own closure) is there.
   const keyBits: Record<string, number> = Object.create(null) as Record<string, number>;
   let bits = 0;
-  const bitOf = plans.map((plan) => (plan.simple || bits >= 30 ? 0 : 1 << bits++));
+  const bitOf = plans.map((plan) => (inlined(plan) || bits >= 30 ? 0 : 1 << bits++));
   plans.forEach((plan, index) => {
     for (const key of plan.keys) keyBits[key] = bitOf[index];
   });
@@ -321,9 +397,9 @@ function generateComplex(
   // Every child in definition order: one absent and not required reports nothing, so skipping it or not is alike.
   plans.forEach((plan, index) => {
     src.line(`// ${children[index].id}`);
-    if (plan.simple) {
+    if (inlined(plan)) {
       src.line('{');
-      emitSimpleChild(src, plan, index);
+      emitChild(src, plan);
       src.line('}');
       return;
     }

@@ -9,7 +9,8 @@ import { buildTree, type Definitions, type ElementNode } from './definitions';
 import { type Ctx, isObject, report, type ValueCheck } from './context';
 import { compileComplex, type ElementEnv, type Tree } from './elements';
 import { compileConstraints } from './invariants';
-import { isPrimitiveType, primitiveCheck } from './primitives';
+import { Source, lazy, later, literal } from './generate';
+import { isPrimitiveType, primitiveCheck, primitiveCondition } from './primitives';
 import { compileBinding, compileCodeSystemCheck, ValueSets } from './terminology';
 import { deepEqual, describe, matchesPattern } from './values';
 
@@ -22,34 +23,31 @@ function withoutVersion(url: string): string {
   return bar < 0 ? url : url.slice(0, bar);
 }
 
+/** Checks generated code may skip when a condition on the value holds: check -> the condition's source. */
+const conditions = new WeakMap<ValueCheck, (v: string, constant: (value: unknown) => string) => string | undefined>();
+
 function primitiveValueCheck(code: string): ValueCheck {
   const problemOf = primitiveCheck(code);
-  return (value, path, ctx) => {
+  const check: ValueCheck = (value, path, ctx) => {
     const problem = problemOf(value);
     if (problem) report(ctx, 'error', problem.startsWith('must be a JSON') ? 'structure' : 'value', path, problem);
   };
+  conditions.set(check, (v, constant) => primitiveCondition(code, v, constant) ?? 'true');
+  return check;
 }
 
-function combine(checks: ValueCheck[]): ValueCheck {
-  if (checks.length === 1) return checks[0];
-  // Two or three checks (most elements) as direct calls, which V8 inlines better than a loop over an array.
-  const [a, b, c] = checks;
-  if (checks.length === 2) {
-    return (value, path, ctx) => {
-      a(value, path, ctx);
-      b(value, path, ctx);
-    };
-  }
-  if (checks.length === 3) {
-    return (value, path, ctx) => {
-      a(value, path, ctx);
-      b(value, path, ctx);
-      c(value, path, ctx);
-    };
-  }
-  return (value, path, ctx) => {
-    for (const check of checks) check(value, path, ctx);
-  };
+/** The checks one after another, as one generated function (each call site then sees one target). */
+function combine(checks: ValueCheck[], label: string): ValueCheck {
+  if (checks.length === 1 && !conditions.has(checks[0])) return checks[0];
+  return lazy(() => {
+    const src = new Source();
+    for (const check of checks) {
+      const condition = conditions.get(check)?.('value', (value) => src.constant(value));
+      if (condition === 'true') continue;
+      src.line(condition ? `if (!(${condition})) ${src.call(check)}` : src.call(check));
+    }
+    return src.build<ValueCheck>(label, 'value, path, ctx');
+  });
 }
 
 export class Compiler implements ElementEnv {
@@ -106,25 +104,46 @@ export class Compiler implements ElementEnv {
     const key = withoutVersion(url);
     const existing = this.definitionChecks.get(key);
     if (existing) return existing;
-    let body: ValueCheck = () => undefined;
-    const check: ValueCheck = (value, path, ctx) => body(value, path, ctx);
+    const { check, set } = later();
     this.definitionChecks.set(key, check);
     const tree = this.tree(key);
     const sd = this.structure(key);
-    if (tree && sd) {
-      const resourceType = sd.kind === 'resource' ? sd.type : undefined;
-      const complex = compileComplex(tree.root, tree, this, { resourceType, constraints: true });
-      body = resourceType
-        ? (value, path, ctx) => {
-            if (isObject(value) && value.resourceType !== resourceType) {
-              report(ctx, 'error', 'structure', path, `Expected resourceType ${resourceType}, found ${describe(value.resourceType)}`);
-              return;
-            }
-            complex(value, path, ctx);
-          }
-        : complex;
+    if (!tree || !sd) return check;
+    const resourceType = sd.kind === 'resource' ? sd.type : undefined;
+    const complex = compileComplex(tree.root, tree, this, { resourceType, constraints: true });
+    if (!resourceType) {
+      set(complex);
+      return check;
     }
+    set(
+      lazy(() => {
+        const src = new Source();
+        const [isObj, reportFn, describeFn] = [isObject, report, describe].map((v) => src.constant(v));
+        src.line(`if (${isObj}(value) && value.resourceType !== ${literal(resourceType)}) {`);
+        src.line(`${reportFn}(ctx, 'error', 'structure', path, ${literal(`Expected resourceType ${resourceType}, found `)} + ${describeFn}(value.resourceType));`);
+        src.line('return;');
+        src.line('}');
+        src.line(src.call(complex));
+        return src.build<ValueCheck>(key, 'value, path, ctx');
+      }),
+    );
     return check;
+  }
+
+  /** Profile URLs as resources claim them (with or without a version) -> their definition; only known ones. */
+  private readonly knownProfiles = new Map<string, { key: string; type: string | undefined; check: ValueCheck }>();
+
+  /** A claimed profile's definition (key, type and check), or undefined if it is not known; found once per URL. */
+  private knownProfile(profile: string): { key: string; type: string | undefined; check: ValueCheck } | undefined {
+    let known = this.knownProfiles.get(profile);
+    if (known === undefined) {
+      const key = withoutVersion(profile);
+      const sd = this.defs.structures.get(key);
+      if (!sd) return undefined;
+      known = { key, type: sd.type, check: this.definitionCheck(key) };
+      this.knownProfiles.set(profile, known); // only known definitions: input cannot grow the map
+    }
+    return known;
   }
 
   /** A resource (top level, contained, or in a Bundle) against its base definition and each profile it claims. */
@@ -146,14 +165,14 @@ export class Compiler implements ElementEnv {
     for (let i = 0; i < count; i++) {
       const profile = i < claimed.length ? claimed[i] : extraProfiles[i - claimed.length];
       if (typeof profile !== 'string') continue;
-      const key = withoutVersion(profile);
+      const known = this.knownProfile(profile);
+      const key = known ? known.key : withoutVersion(profile);
       if (seen.includes(key)) continue;
       seen.push(key);
-      const sd = this.defs.structures.get(key);
       const at = i < claimed.length ? `${path}.meta.profile[${i}]` : path;
-      if (!sd) report(ctx, 'warning', 'not-supported', at, `Profile ${profile} is not known; checked against the base ${type} only`);
-      else if (sd.type !== type) report(ctx, 'error', 'structure', at, `Profile ${profile} is for ${sd.type}, not ${type}`);
-      else checks.push(this.definitionCheck(key));
+      if (!known) report(ctx, 'warning', 'not-supported', at, `Profile ${profile} is not known; checked against the base ${type} only`);
+      else if (known.type !== type) report(ctx, 'error', 'structure', at, `Profile ${profile} is for ${known.type}, not ${type}`);
+      else checks.push(known.check);
     }
     if (!checks.length) checks.push(baseCheck);
     const inner: Ctx = { issues: ctx.issues, resource: value, rootResource: ctx.rootResource ?? value };
@@ -196,10 +215,10 @@ export class Compiler implements ElementEnv {
   private complexCheck(node: ElementNode, tree: Tree, skipValue = false): ValueCheck {
     let check = skipValue ? undefined : this.complexChecks.get(node);
     if (!check) {
-      let body: ValueCheck = () => undefined;
-      check = (value, path, ctx) => body(value, path, ctx);
+      const filled = later();
+      check = filled.check;
       if (!skipValue) this.complexChecks.set(node, check);
-      body = compileComplex(node, tree, this, { skipValue });
+      filled.set(compileComplex(node, tree, this, { skipValue }));
     }
     return check;
   }
@@ -221,7 +240,7 @@ export class Compiler implements ElementEnv {
     if (node.children.length) {
       // The profile unrolled this datatype's children; its own invariants (qty-3, ext-1...) still apply.
       const typeRoot = typeCode === 'BackboneElement' || typeCode === 'Element' ? undefined : this.tree(BASE + typeCode)?.root;
-      return combine([this.complexCheck(node, tree), ...(typeRoot ? compileConstraints(typeRoot) : [])]);
+      return combine([this.complexCheck(node, tree), ...(typeRoot ? compileConstraints(typeRoot) : [])], node.id);
     }
     if (node.contentReference) {
       const target = tree.byId.get(node.contentReference.slice(1));
@@ -292,7 +311,7 @@ export class Compiler implements ElementEnv {
       });
     }
     checks.push(...compileConstraints(node));
-    return combine(checks);
+    return combine(checks, `${node.id} ${typeCode}`);
   }
 
   /** Compiles every definition now, so the first validation pays nothing. */

@@ -1,7 +1,7 @@
 /**
  * The UK Core validator: a resource -> OperationOutcome issues, against its base type and every profile in
  * meta.profile (plus options.profile). Definitions come from profiles/ (see scripts/profiles.ts) and are
- * compiled into checker closures once, at load.
+ * compiled into checks once, at load; each check's walk is generated as JavaScript on its first call (generate.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -44,7 +44,7 @@ function validCalendarDate(text: string): boolean {
 }
 
 /** Whether YYYY-MM-DD... has a day above 28: only then can the date be past its month's end. */
-function mayOverrunMonth(text: string): boolean {
+export function mayOverrunMonth(text: string): boolean {
   return text.length >= 10 && (text.charCodeAt(8) - 48) * 10 + (text.charCodeAt(9) - 48) > 28;
 }
 
@@ -74,4 +74,22 @@ export function primitiveCheck(code: string): PrimitiveCheck {
   if (code === 'boolean') return (value) => (typeof value === 'boolean' ? undefined : 'must be a JSON boolean');
   if (code === 'decimal') return (value) => (typeof value === 'number' && Number.isFinite(value) ? undefined : 'must be a JSON number');
   return () => undefined;
+}
+
+/**
+ * A JavaScript condition, over the variable `v`, that holds only for values primitiveCheck(code) accepts (for
+ * generated checks: when it holds, the check is skipped; otherwise the check runs and says why). `constant`
+ * hoists a value into the generated source. undefined: no condition (the check accepts everything).
+ */
+export function primitiveCondition(code: string, v: string, constant: (value: unknown) => string): string | undefined {
+  const pattern = STRING_PATTERNS[code];
+  if (pattern) {
+    const calendar = code === 'date' || code === 'dateTime' || code === 'instant';
+    return `typeof ${v} === 'string' && ${constant(pattern)}.test(${v})${calendar ? ` && !${constant(mayOverrunMonth)}(${v})` : ''}`;
+  }
+  const range = INTEGER_RANGES[code];
+  if (range) return `typeof ${v} === 'number' && Number.isInteger(${v}) && ${v} >= ${range[0]} && ${v} <= ${range[1]}`;
+  if (code === 'boolean') return `typeof ${v} === 'boolean'`;
+  if (code === 'decimal') return `typeof ${v} === 'number' && Number.isFinite(${v})`;
+  return undefined;
 }

@@ -94,13 +94,15 @@ export function compileBinding(node: ElementNode, typeCode: string, valueSets: V
     }
     let ok = false;
     for (const c of found) {
+      // A null coding holds no code (the element walk reports it as a structure error).
+      if (c === null || c === undefined) continue;
       if (c.system === undefined ? expansion.codes.has(c.code as string) : hasPair(expansion, c.system, c.code)) {
         ok = true;
         break;
       }
     }
     if (!ok) {
-      const shown = found.map((c) => `${c.system ?? ''}#${c.code}`).join(', ');
+      const shown = found.flatMap((c) => (c === null || c === undefined ? [] : [`${c.system ?? ''}#${c.code}`])).join(', ');
       report(ctx, severity, 'code-invalid', path, `None of the codes (${shown}) is in the ${binding.strength} ValueSet ${url}`);
     }
   };
@@ -125,5 +127,5 @@ export function inValueSet(url: string, typeCode: string, value: unknown, valueS
   const found = codings(typeCode, value);
   if (found === undefined) return false;
   if (found === 'code') return expansion.codes.has(value as string);
-  return found.some((c) => hasPair(expansion, c.system, c.code));
+  return found.some((c) => c !== null && c !== undefined && hasPair(expansion, c.system, c.code));
 }

@@ -33,6 +33,30 @@ describe('codes from UK Core CodeSystems', () => {
   });
 });
 
+describe('a null inside a coding array', () => {
+  const condition = (coding: unknown[]): Condition =>
+    ({
+      resourceType: 'Condition',
+      meta: { profile: ['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Condition'] },
+      subject: { reference: 'Patient/1' },
+      clinicalStatus: { coding },
+      code: { coding: [{ system: 'http://snomed.info/sct', code: '22298006' }] },
+    }) as unknown as Condition;
+  const active = { system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' };
+
+  it('is reported where it is, and the coding beside it still satisfies the required binding', () => {
+    const issues = validator.validate(condition([null, active]));
+    expect(issues).toContainEqual(expect.objectContaining({ severity: 'error', code: 'structure', expression: ['Condition.clinicalStatus.coding[0]'] }));
+    expect(issues.filter((i) => i.code === 'code-invalid')).toEqual([]);
+  });
+
+  it('alone leaves a required binding without a code', () => {
+    expect(validator.validate(condition([null]))).toContainEqual(
+      expect.objectContaining({ severity: 'error', code: 'code-invalid', expression: ['Condition.clinicalStatus'] }),
+    );
+  });
+});
+
 describe('a binding looked up by system and code', () => {
   const URL = 'https://example.org/ValueSet/piped';
   const node = {

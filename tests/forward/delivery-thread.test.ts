@@ -52,8 +52,9 @@ function sample(text: string, name: string): number {
   return line ? Number(line.slice(name.length + 1)) : 0;
 }
 
+/** Residents sent to the SCR, counting each Patient in a combined transaction. */
 const recordsSent = (scr: LoopbackScr): number =>
-  scr.requests.filter((r) => r.bundle.entry?.some((e) => e.resource?.resourceType === 'Patient')).length;
+  scr.requests.flatMap((r) => r.bundle.entry ?? []).filter((e) => e.resource?.resourceType === 'Patient').length;
 
 describe('the delivery thread', () => {
   let scr: LoopbackScr;
@@ -164,7 +165,7 @@ describe('stopping the gateway with a send in flight', () => {
 });
 
 describe('a delivery thread that dies', () => {
-  it('is logged, shown by /ready while down, replaced, and its submission sent again by the next thread', async () => {
+  it('is logged, shown by /ready while down, and replaced; the next thread sends its submission again and keeps a pause', async () => {
     // The first answer is far beyond the thread's heap bound: the thread runs out of memory reading it.
     const huge = { resourceType: 'Bundle', type: 'transaction-response', entry: Array.from({ length: 400_000 }, () => ({ response: { status: '200 OK' } })) };
     let first = true;
@@ -176,20 +177,47 @@ describe('a delivery thread that dies', () => {
       return answer(r);
     });
     const gw = await startTestGateway({ SCR_BASE_URL: scr.url, DELIVERY_THREAD_HEAP_MB: '16' });
+    const lines = () => gw.logLines.map((l) => JSON.parse(l) as { level: string; message: string });
     try {
       const readiness: boolean[] = [];
       const watch = setInterval(() => {
         request(gw.url).get('/ready').then((res) => readiness.push(res.body.checks.delivery as boolean), () => undefined);
       }, 25);
-      const id = await post(gw);
-      await delivered(gw, id);
+      const lost = await post(gw);
+      const died = await eventually(async () => lines().find((l) => l.message.startsWith('delivery thread died')));
+      expect(died.level).toBe('error');
+
+      // Paused while no thread runs, or just as the next starts: either way the next thread holds.
+      await request(gw.url).post('/v1/admin/delivery/pause').set('Authorization', gw.as.operator).expect(200);
+      await eventually(async () => (lines().filter((l) => l.message === 'delivery thread started').length === 2 ? true : undefined));
+      const held = await post(gw);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await state(gw, held)).toBe('queued');
+      expect(sample(await metrics(gw), 'gateway_delivery_paused')).toBe(1);
+
+      await request(gw.url).post('/v1/admin/delivery/resume').set('Authorization', gw.as.operator).expect(200);
+      await delivered(gw, lost);
+      await delivered(gw, held);
       clearInterval(watch);
-      expect(recordsSent(scr)).toBe(2);
-      const died = gw.logLines.map((l) => JSON.parse(l) as { level: string; message: string; error?: { message: string } }).find((l) => l.message.startsWith('delivery thread died'));
-      expect(died?.level).toBe('error');
-      expect(gw.logLines.filter((l) => l.includes('"delivery thread started"'))).toHaveLength(2);
+      expect(recordsSent(scr)).toBe(3);
       expect(readiness).toContain(false);
       expect((await request(gw.url).get('/ready')).body.checks.delivery).toBe(true);
+    } finally {
+      await gw.stop();
+      await scr.close();
+    }
+  });
+});
+
+describe('DELIVERY_THREAD=off', () => {
+  it('delivers from the main event loop, with no thread to start or stop', async () => {
+    const scr = await LoopbackScr.start(answer);
+    const gw = await startTestGateway({ SCR_BASE_URL: scr.url, DELIVERY_THREAD: 'off' });
+    try {
+      const id = await post(gw);
+      await delivered(gw, id);
+      expect((await request(gw.url).get('/ready')).body.checks.delivery).toBe(true);
+      expect(gw.logLines.some((l) => l.includes('"delivery thread started"'))).toBe(false);
     } finally {
       await gw.stop();
       await scr.close();

@@ -69,6 +69,8 @@ export async function startGateway(config: Config, logger: Logger = createLogger
         heapMb: config.deliveryThreadHeapMb,
       })
     : new DeliveryWorker({ outbox, send: (bundle) => scr.transaction(bundle), logger, metrics, ...config.delivery });
+  // Started now, so a delivery thread opens its outbox and SCR client on the other core while this one goes on.
+  const deliveryStarted = worker.start();
 
   const authenticator = await createAuthenticator({ ...config.auth, logger });
   const auditStore = new AuditStore(path.join(config.dataDir, 'audit.sqlite'));
@@ -94,7 +96,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
-  await worker.start();
+  await deliveryStarted;
   const retention = new RetentionJob({ outbox, logger, keepMs: config.retentionMs, everyMs: 3_600_000 });
   retention.start();
   const address = server.address();

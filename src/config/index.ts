@@ -49,7 +49,7 @@ export interface Config {
   };
   /**
    * Delivery in its own worker thread (src/forward/delivery-thread.ts), so it runs on another core than the
-   * HTTP requests; false: on the main event loop. Always false for a ':memory:' outbox, which a second
+   * HTTP requests; false (the default until the figures favour the thread): on the main event loop. Always false for a ':memory:' outbox, which a second
    * connection cannot reach.
    */
   deliveryThread: boolean;
@@ -231,7 +231,7 @@ export function loadConfig(env: Env = process.env): Config {
   const outboxPath = env.OUTBOX_PATH || path.join(dataDir, 'outbox.sqlite');
   const databaseUrlValue = databaseUrl(env, 'DATABASE_URL');
   const memoryOutbox = !databaseUrlValue && outboxPath === ':memory:';
-  if (memoryOutbox && env.DELIVERY_THREAD && onOff(env, 'DELIVERY_THREAD', true)) {
+  if (memoryOutbox && onOff(env, 'DELIVERY_THREAD', false)) {
     throw new ConfigError('DELIVERY_THREAD=on needs an outbox file or DATABASE_URL: a thread cannot reach an OUTBOX_PATH of :memory:');
   }
   return {
@@ -263,7 +263,7 @@ export function loadConfig(env: Env = process.env): Config {
         coolDownMs: integer(env, 'DELIVERY_BREAKER_COOLDOWN_MS', 30_000, 10, 3_600_000),
       },
     },
-    deliveryThread: !memoryOutbox && onOff(env, 'DELIVERY_THREAD', true),
+    deliveryThread: !memoryOutbox && onOff(env, 'DELIVERY_THREAD', false),
     deliveryThreadHeapMb: integer(env, 'DELIVERY_THREAD_HEAP_MB', 64, 16, 4096),
     auth: authSection(env, dataDir),
     secondary: secondarySection(env, dataDir),

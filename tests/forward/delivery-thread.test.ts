@@ -1,5 +1,5 @@
 /**
- * Delivery in its own worker thread (the default), over real HTTP: a real gateway on loopback, its delivery
+ * Delivery in its own worker thread (DELIVERY_THREAD=on), over real HTTP: a real gateway on loopback, its delivery
  * thread sending to a scripted SCR on loopback (the SCR is outside the system). What crosses between the
  * threads is checked from outside: deliveries, notify, pause and resume, metrics at /metrics, log lines,
  * a graceful stop, and a thread that dies being replaced.
@@ -64,7 +64,7 @@ describe('the delivery thread', () => {
   beforeAll(async () => {
     scr = await LoopbackScr.start((r) => reply(r));
     // A poll long past every wait below: only notify can start a delivery promptly.
-    gw = await startTestGateway({ SCR_BASE_URL: scr.url, DELIVERY_POLL_MS: '60000', DELIVERY_BREAKER_THRESHOLD: '1', DELIVERY_BREAKER_COOLDOWN_MS: '60000' });
+    gw = await startTestGateway({ DELIVERY_THREAD: 'on', SCR_BASE_URL: scr.url, DELIVERY_POLL_MS: '60000', DELIVERY_BREAKER_THRESHOLD: '1', DELIVERY_BREAKER_COOLDOWN_MS: '60000' });
   });
   afterAll(async () => {
     await gw?.stop();
@@ -144,7 +144,7 @@ describe('stopping the gateway with a send in flight', () => {
       return answer(r);
     });
     const outboxFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'crg-thread-')), 'outbox.sqlite');
-    const gw = await startTestGateway({ SCR_BASE_URL: scr.url, OUTBOX_PATH: outboxFile });
+    const gw = await startTestGateway({ DELIVERY_THREAD: 'on', SCR_BASE_URL: scr.url, OUTBOX_PATH: outboxFile });
     try {
       const id = await post(gw);
       await arrival;
@@ -176,7 +176,7 @@ describe('a delivery thread that dies', () => {
       }
       return answer(r);
     });
-    const gw = await startTestGateway({ SCR_BASE_URL: scr.url, DELIVERY_THREAD_HEAP_MB: '16' });
+    const gw = await startTestGateway({ DELIVERY_THREAD: 'on', SCR_BASE_URL: scr.url, DELIVERY_THREAD_HEAP_MB: '16' });
     const lines = () => gw.logLines.map((l) => JSON.parse(l) as { level: string; message: string });
     try {
       const readiness: boolean[] = [];
@@ -226,9 +226,9 @@ describe('DELIVERY_THREAD=off', () => {
 });
 
 describe('DELIVERY_THREAD', () => {
-  it('is on by default, and off when set so', () => {
-    expect(loadConfig({}).deliveryThread).toBe(true);
-    expect(loadConfig({ DELIVERY_THREAD: 'off' }).deliveryThread).toBe(false);
+  it('is off by default, and on when set so', () => {
+    expect(loadConfig({}).deliveryThread).toBe(false);
+    expect(loadConfig({ DELIVERY_THREAD: 'on' }).deliveryThread).toBe(true);
   });
 
   it('is off for a :memory: outbox, which no second connection can reach, and refused if asked for', () => {

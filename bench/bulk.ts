@@ -90,7 +90,7 @@ export async function benchBulk(): Promise<void> {
     console.log(`accepted ${fmt(job.accepted)}, rejected ${fmt(job.rejected)}`);
     console.log(`ingest (stream read, checked, mapped, validated, committed): ${fmt(job.accepted / (ingestMs / 1000))} records/s (${fmt(ingestMs / 1000, 1)} s)`);
     console.log(`end to end (accepted -> delivered to the SCR): ${fmt(job.accepted / (endToEndMs / 1000))} records/s (${fmt(endToEndMs / 1000, 1)} s)`);
-    console.log(`gateway peak RSS: ${fmt(peakRssMb(gateway) ?? NaN)} MB; gateway CPU ${fmt(gateway.cpuSeconds() ?? NaN, 1)} s, SCR CPU ${fmt(scrChild.cpuSeconds() ?? NaN, 1)} s`);
+    console.log(`gateway peak RSS: ${fmt(peakRssMb(gateway) ?? NaN)} MB; gateway CPU ${fmt(gateway.cpuSeconds() ?? NaN, 1)} s (main thread ${fmt(gateway.mainThreadCpuSeconds() ?? NaN, 1)} s), SCR CPU ${fmt(scrChild.cpuSeconds() ?? NaN, 1)} s`);
   } finally {
     await gateway.stop();
     await scrChild.stop();

@@ -10,7 +10,8 @@
  *
  * Prints, per concurrency: req/s, p50/p99 latency, errors and non-2xx for gateway and floor, the gateway's
  * throughput as a share of the floor's, CPU ms per request for each child (steadier than wall time on a
- * shared machine), how long the outbox took to drain once the load stopped, and the gateway's and the SCR's CPU
+ * shared machine; every thread of the process, and the gateway's main thread alone, which answers the
+ * requests while its delivery thread runs beside it), how long the outbox took to drain once the load stopped, and the gateway's and the SCR's CPU
  * over load and drain per request (delivery that falls behind the load is paid in the drain).
  * BENCH_HTTP_SECONDS (default 10) per run; BENCH_HTTP_CONNECTIONS (default "1,16,64");
  * BENCH_CPU_PROF=<dir> profiles both children with node --cpu-prof; BENCH_GATEWAY_MAIN=dist/src/main.js runs a build
@@ -38,6 +39,8 @@ interface Figures {
   errors: number;
   non2xx: number;
   cpuMsPerRequest?: number;
+  /** The gateway's main thread alone (the event loop that answers requests). */
+  mainCpuMsPerRequest?: number;
 }
 
 /** An endless supply of distinct, valid records: the fixture in order, with fresh ids (and fresh people for residents). */
@@ -57,6 +60,7 @@ function recordSupply(records: ProviderRecord[]): () => string {
 
 async function load(url: string, connections: number, seconds: number, headers: Record<string, string>, body: () => string, child: Child): Promise<Figures> {
   const cpuBefore = child.cpuSeconds();
+  const mainCpuBefore = child.mainThreadCpuSeconds();
   const result = await autocannon({
     url,
     connections,
@@ -65,6 +69,7 @@ async function load(url: string, connections: number, seconds: number, headers: 
     requests: [{ method: 'POST', path: '/v1/records', headers, setupRequest: (req) => ({ ...req, body: body() }) }],
   });
   const cpuAfter = child.cpuSeconds();
+  const mainCpuAfter = child.mainThreadCpuSeconds();
   const total = result.requests.total;
   return {
     rps: total / (result.duration || seconds),
@@ -74,6 +79,7 @@ async function load(url: string, connections: number, seconds: number, headers: 
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     cpuMsPerRequest: perRequest(cpuBefore, cpuAfter, total),
+    mainCpuMsPerRequest: perRequest(mainCpuBefore, mainCpuAfter, total),
   };
 }
 
@@ -187,14 +193,14 @@ export async function benchHttp(): Promise<void> {
     }
 
     const ms = (n: number) => `${fmt(n)} ms`.padStart(7);
-    console.log('   c | gateway  req/s    p50     p99  err non2xx CPU ms/req |  floor  req/s    p50     p99  err CPU ms/req | ratio | drain after load   | gateway CPU ms/req with drain | SCR CPU ms/req | load');
+    console.log('   c | gateway  req/s    p50     p99  err non2xx CPU ms/req |  floor  req/s    p50     p99  err CPU ms/req | ratio | drain after load   | gateway CPU ms/req with drain | SCR CPU ms/req | load | main thread CPU ms/req');
     for (const { c, gw, fl, drainMs, delivered, dead, scrCpuMs, withDrainCpuMs, load: la } of rows) {
       const opt = (n: number | undefined, width: number) => (n === undefined ? '?' : fmt(n, 2)).padStart(width);
       const cpu = (f: Figures) => opt(f.cpuMsPerRequest, 10);
       console.log(
         `${String(c).padStart(4)} | ${fmt(gw.rps).padStart(12)} ${ms(gw.p50)} ${ms(gw.p99)} ${String(gw.errors).padStart(4)} ${String(gw.non2xx).padStart(6)} ${cpu(gw)} |` +
           ` ${fmt(fl.rps).padStart(12)} ${ms(fl.p50)} ${ms(fl.p99)} ${String(fl.errors + fl.non2xx).padStart(4)} ${cpu(fl)} |` +
-          ` ${`${fmt((100 * gw.rps) / fl.rps)}%`.padStart(5)} | ${`${fmt(drainMs)} ms, ${fmt(delivered)} sent${dead ? `, ${dead} dead` : ''}`.padEnd(18)} | ${opt(withDrainCpuMs, 29)} | ${opt(scrCpuMs, 14)} | ${la}`,
+          ` ${`${fmt((100 * gw.rps) / fl.rps)}%`.padStart(5)} | ${`${fmt(drainMs)} ms, ${fmt(delivered)} sent${dead ? `, ${dead} dead` : ''}`.padEnd(18)} | ${opt(withDrainCpuMs, 29)} | ${opt(scrCpuMs, 14)} | ${la} | ${opt(gw.mainCpuMsPerRequest, 22)}`,
       );
     }
     const at16 = rows.find((r) => r.c === 16);

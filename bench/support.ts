@@ -48,8 +48,13 @@ export function tempDir(prefix: string): string {
 
 export interface Child {
   process: ChildProcess;
-  /** User + system CPU seconds the child has used so far (from /proc; undefined off Linux). */
+  /** User + system CPU seconds the child has used so far, all its threads (from /proc; undefined off Linux). */
   cpuSeconds(): number | undefined;
+  /**
+   * The same for its main thread alone (the event loop that answers HTTP; the gateway's delivery thread and
+   * libuv's pool are other threads).
+   */
+  mainThreadCpuSeconds(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -86,20 +91,24 @@ export async function startChild(script: string, env: Record<string, string>, re
   }
   return {
     process: child,
-    cpuSeconds() {
-      try {
-        const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-      } catch {
-        return undefined;
-      }
-    },
+    cpuSeconds: () => procCpuSeconds(`/proc/${child.pid}/stat`),
+    mainThreadCpuSeconds: () => procCpuSeconds(`/proc/${child.pid}/task/${child.pid}/stat`),
     async stop() {
       if (!exited) child.kill('SIGTERM');
       await exit;
     },
   };
+}
+
+/** utime + stime from a /proc stat file (a process's includes its threads', the living and the ended). */
+function procCpuSeconds(file: string): number | undefined {
+  try {
+    const stat = fs.readFileSync(file, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
 }
 
 export function loadAverage(): string {

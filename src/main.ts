@@ -12,6 +12,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { startDevScr, type DevScr } from './devscr';
 import { loadClientCredentialsAuth } from './fhir/scr-auth';
 import { ScrClient } from './fhir/scr-client';
+import { DeliveryThread, type Delivery } from './forward/delivery-thread';
 import { DeliveryWorker } from './forward/delivery-worker';
 import { createApp } from './http/app';
 import { createSecurity } from './http/security';
@@ -53,13 +54,25 @@ export async function startGateway(config: Config, logger: Logger = createLogger
 
   const scr = new ScrClient({ baseUrl: scrBaseUrl, timeoutMs: config.scrTimeoutMs, logger, auth: scrAuth });
   const metrics = createDeliveryMetrics(outbox);
-  const worker = new DeliveryWorker({
-    outbox,
-    send: (bundle) => scr.transaction(bundle),
-    logger,
-    metrics,
-    ...config.delivery,
-  });
+  // In its own thread (another core; its own outbox connection and SCR client), or on this event loop.
+  const worker: Delivery = config.deliveryThread
+    ? new DeliveryThread({
+        settings: {
+          outbox: config,
+          scrBaseUrl,
+          scrTimeoutMs: config.scrTimeoutMs,
+          scrAuth: config.scrAuth,
+          delivery: config.delivery,
+          logLevel: logger.level,
+        },
+        outbox,
+        logger,
+        metrics,
+        heapMb: config.deliveryThreadHeapMb,
+      })
+    : new DeliveryWorker({ outbox, send: (bundle) => scr.transaction(bundle), logger, metrics, ...config.delivery });
+  // Started now, so a delivery thread opens its outbox and SCR client on the other core while this one goes on.
+  const deliveryStarted = worker.start();
 
   const authenticator = await createAuthenticator({ ...config.auth, logger });
   const auditStore = new AuditStore(path.join(config.dataDir, 'audit.sqlite'));
@@ -88,7 +101,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
-  worker.start();
+  await deliveryStarted;
   const retention = new RetentionJob({ outbox, logger, keepMs: config.retentionMs, everyMs: 3_600_000 });
   retention.start();
   const address = server.address();

@@ -50,6 +50,14 @@ export interface Config {
     /** The circuit opens after this many consecutive retryable failures, and probes again after the cool-down. */
     breaker: { failureThreshold: number; coolDownMs: number };
   };
+  /**
+   * Delivery in its own worker thread (src/forward/delivery-thread.ts), so it runs on another core than the
+   * HTTP requests; false (the default until the figures favour the thread): on the main event loop. Always false for a ':memory:' outbox, which a second
+   * connection cannot reach.
+   */
+  deliveryThread: boolean;
+  /** The delivery thread's V8 heap bound (old generation), MB: the thread is restarted if it runs out. */
+  deliveryThreadHeapMb: number;
   /** Bearer token verification (src/auth). Neither jwksUrl nor publicKeyFile: development tokens. */
   auth: {
     /** JWKS of the identity provider whose access tokens we accept. */
@@ -154,6 +162,11 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const value = oneOf(env, name, ['on', 'off', 'true', 'false'] as const, fallback ? 'on' : 'off');
+  return value === 'on' || value === 'true';
+}
+
 function algorithms(env: Env, name: string): AuthAlgorithm[] {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return [...AUTH_ALGORITHMS];
@@ -218,6 +231,12 @@ function scrAuthSection(env: Env): Config['scrAuth'] {
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR || 'data');
   const scrTimeoutMs = integer(env, 'SCR_TIMEOUT_MS', 10_000, 100, 300_000);
+  const outboxPath = env.OUTBOX_PATH || path.join(dataDir, 'outbox.sqlite');
+  const databaseUrlValue = databaseUrl(env, 'DATABASE_URL');
+  const memoryOutbox = !databaseUrlValue && outboxPath === ':memory:';
+  if (memoryOutbox && onOff(env, 'DELIVERY_THREAD', false)) {
+    throw new ConfigError('DELIVERY_THREAD=on needs an outbox file or DATABASE_URL: a thread cannot reach an OUTBOX_PATH of :memory:');
+  }
   return {
     host: env.HOST || '127.0.0.1',
     port: integer(env, 'PORT', 8080, 0, 65535),
@@ -226,8 +245,8 @@ export function loadConfig(env: Env = process.env): Config {
     scrTimeoutMs,
     scrAuth: scrAuthSection(env),
     dataDir,
-    outboxPath: env.OUTBOX_PATH || path.join(dataDir, 'outbox.sqlite'),
-    databaseUrl: databaseUrl(env, 'DATABASE_URL'),
+    outboxPath,
+    databaseUrl: databaseUrlValue,
     deliveryLeaseMs: leaseMs(env, 'DELIVERY_LEASE_MS', scrTimeoutMs),
     retentionMs: integer(env, 'RETENTION_HOURS', 168, 0, 87_600) * 3_600_000,
     logLevel: oneOf(env, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const, 'info'),
@@ -249,6 +268,8 @@ export function loadConfig(env: Env = process.env): Config {
         coolDownMs: integer(env, 'DELIVERY_BREAKER_COOLDOWN_MS', 30_000, 10, 3_600_000),
       },
     },
+    deliveryThread: !memoryOutbox && onOff(env, 'DELIVERY_THREAD', false),
+    deliveryThreadHeapMb: integer(env, 'DELIVERY_THREAD_HEAP_MB', 64, 16, 4096),
     auth: authSection(env, dataDir),
     secondary: secondarySection(env, dataDir),
   };

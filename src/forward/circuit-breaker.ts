@@ -6,6 +6,17 @@
  */
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/** What another thread needs to answer state() as the breaker would: when it stops being open (0: closed). */
+export interface BreakerSnapshot {
+  openUntil: number;
+}
+
+/** The state a breaker open until `openUntil` (epoch ms; 0: closed) is in at `now`. */
+export function breakerState({ openUntil }: BreakerSnapshot, now: number): BreakerState {
+  if (openUntil === 0) return 'closed';
+  return now < openUntil ? 'open' : 'half-open';
+}
+
 export interface BreakerOptions {
   failureThreshold: number;
   coolDownMs: number;
@@ -23,8 +34,11 @@ export class CircuitBreaker {
   ) {}
 
   state(): BreakerState {
-    if (this.openUntil === 0) return 'closed';
-    return this.clock() < this.openUntil ? 'open' : 'half-open';
+    return breakerState(this.snapshot(), this.clock());
+  }
+
+  snapshot(): BreakerSnapshot {
+    return { openUntil: this.openUntil };
   }
 
   /** How many new sends may start now. */

@@ -9,10 +9,10 @@ import type { Bundle, OperationOutcome } from 'fhir/r4';
 import { issue, outcome } from '../fhir/operation-outcome';
 import { ScrError } from '../fhir/scr-error';
 import type { Logger } from '../observability/logger';
-import type { DeliveryMetrics, DeliveryOutcome } from '../observability/metrics';
+import type { DeliveryObserver, DeliveryOutcome } from '../observability/metrics';
 import type { ClaimedSubmission, Outbox } from '../outbox/outbox';
 import { retryDelayMs } from './backoff';
-import { CircuitBreaker, type BreakerOptions } from './circuit-breaker';
+import { CircuitBreaker, type BreakerOptions, type BreakerSnapshot } from './circuit-breaker';
 import { alone, packSubmissions, splitResponse, type DeliveryGroup } from './combine';
 
 export interface DeliveryWorkerOptions {
@@ -35,7 +35,9 @@ export interface DeliveryWorkerOptions {
   batchMaxEntries?: number;
   /** Default: open after 5 consecutive retryable failures, probe again after 30 s. */
   breaker?: BreakerOptions;
-  metrics?: DeliveryMetrics;
+  metrics?: DeliveryObserver;
+  /** Told each time the breaker opens, closes or is probed (a delivery thread mirrors it on the main thread). */
+  onCircuit?: (breaker: BreakerSnapshot) => void;
 }
 
 type Outcome = DeliveryOutcome;
@@ -53,6 +55,7 @@ export class DeliveryWorker {
   private control: Promise<void> = Promise.resolve();
   private controlVersion = 0;
   private wake?: () => void;
+  private reportedOpenUntil = 0;
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.concurrency = Math.max(1, options.concurrency ?? 4);
@@ -158,6 +161,7 @@ export class DeliveryWorker {
     const probing = this.breaker.state() === 'half-open';
     const claimed = await this.options.outbox.claim(probing ? 1 : slots * this.batchSize);
     if (probing && claimed.length > 0) this.breaker.probeStarted();
+    this.reportCircuit();
     for (const group of packSubmissions(claimed, this.batchSize, this.batchMaxEntries)) {
       const delivery = this.deliver(group)
         .catch((err: unknown) => this.options.logger.error('delivery failed unexpectedly', { submissionIds: ids(group), error: err }))
@@ -191,6 +195,7 @@ export class DeliveryWorker {
 
     if (failure && !failure.retryable && submissions.length > 1) {
       this.breaker.succeeded(); // the SCR is up and answering
+      this.reportCircuit();
       this.options.logger.warn('combined transaction refused; sending its submissions one at a time', { ...log, status: failure.status });
       for (const submission of submissions) await this.deliver(alone(submission));
       return;
@@ -200,10 +205,12 @@ export class DeliveryWorker {
     try {
       results = await this.record(group, response, failure);
     } catch (err) {
+      this.reportCircuit();
       // The outcome could not be stored; the rows stay 'delivering' until recover() at the next start-up.
       this.options.logger.error('recording a delivery outcome failed', { ...log, error: err });
       return;
     }
+    this.reportCircuit();
     for (const result of results) this.options.metrics?.observe(result, seconds);
     // One line per outcome, naming the submissions it covers.
     for (const result of new Set(results)) {
@@ -253,6 +260,15 @@ export class DeliveryWorker {
     );
     await this.options.outbox.markRetry(submission.id, failure.outcome, new Date(Date.now() + delayMs));
     return 'retry';
+  }
+
+  /** Tell onCircuit when the breaker's opening time has changed since it last heard. */
+  private reportCircuit(): void {
+    if (!this.options.onCircuit) return;
+    const snapshot = this.breaker.snapshot();
+    if (snapshot.openUntil === this.reportedOpenUntil) return;
+    this.reportedOpenUntil = snapshot.openUntil;
+    this.options.onCircuit(snapshot);
   }
 
   /** Wait for the poll interval, or less if woken by new work, a finished send, resume() or stop(). */

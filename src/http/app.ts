@@ -12,7 +12,7 @@ import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import type { AuditStore } from '../audit/audit-store';
 import type { ScrClient } from '../fhir/scr-client';
-import type { DeliveryWorker } from '../forward/delivery-worker';
+import type { Delivery } from '../forward/delivery-thread';
 import type { IngestDeps } from '../ingest/accept';
 import type { JobStore } from '../ingest/bulk/job-store';
 import { OperationOutcomeError, issue } from '../fhir/operation-outcome';
@@ -40,7 +40,7 @@ export interface AppDeps {
   /** FHIR $validate's validator: the prepare pool when there is one, else ingest's own. */
   resourceValidator?: ResourceValidator;
   scr: ScrClient;
-  worker: DeliveryWorker;
+  worker: Delivery;
   security: Security;
   auditStore: AuditStore;
   jobs: JobStore;
@@ -62,7 +62,7 @@ export function createApp(deps: AppDeps): Express {
 
   const recordSchemas = new Map<string, object>([['envelope', deps.ingest.mappings.envelopeSchema]]);
   for (const [type, mapping] of deps.ingest.mappings.types) recordSchemas.set(type, mapping.schema);
-  app.use(opsRouter({ outbox: deps.ingest.outbox, recordSchemas, scrReachable: () => deps.scr.ping(), metrics: deps.metrics }));
+  app.use(opsRouter({ outbox: deps.ingest.outbox, recordSchemas, scrReachable: () => deps.scr.ping(), delivering: () => deps.worker.running, metrics: deps.metrics }));
 
   app.use(['/v1', '/fhir'], deps.security.authenticate);
   app.use(['/v1', '/fhir'], rateLimit({

@@ -11,7 +11,17 @@ const STATES: readonly SubmissionState[] = ['queued', 'delivering', 'delivered',
 /** What one delivery attempt ended as. */
 export type DeliveryOutcome = 'delivered' | 'retry' | 'rejected' | 'failed';
 
-export interface DeliveryMetrics {
+/**
+ * What the delivery worker reports as it works. DeliveryMetrics is one (it applies each to the registry); a
+ * delivery thread's is another, which posts each to the main thread, where the registry served at /metrics is.
+ */
+export interface DeliveryObserver {
+  observe(outcome: DeliveryOutcome, seconds: number): void;
+  circuitOpened: { inc(): void };
+  paused: { set(value: number): void };
+}
+
+export interface DeliveryMetrics extends DeliveryObserver {
   registry: Registry;
   queueDepth: Gauge<'state'>;
   deliveries: Counter<'outcome'>;

@@ -255,7 +255,9 @@ export class SqliteOutbox implements Outbox {
       this.statements.pruneResponses.run(before);
       return pruned;
     });
-    const pruned = pruneAll(olderThan.getTime());
+    // IMMEDIATE: it reads, then writes; begun deferred, a second connection's write in between (the delivery
+    // thread's) would fail it with SQLITE_BUSY at once, without the busy timeout's wait.
+    const pruned = pruneAll.immediate(olderThan.getTime());
     if (pruned > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
     return pruned;
   }

@@ -197,7 +197,7 @@ describe('operations and docs', () => {
     expect(health.status).toBe(200);
     assertContract(health);
     const ready = await request(gw.url).get('/ready');
-    expect(ready.body).toEqual({ status: 'ready', checks: { scr: true, queue: true } });
+    expect(ready.body).toEqual({ status: 'ready', checks: { scr: true, queue: true, delivery: true } });
     assertContract(ready);
   });
 

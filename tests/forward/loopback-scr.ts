@@ -54,6 +54,12 @@ export class LoopbackScr {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
+        // A GET is the gateway's readiness check (GET metadata): an SCR that is up answers it.
+        if (req.method === 'GET') {
+          res.writeHead(200, { 'content-type': 'application/fhir+json' });
+          res.end(JSON.stringify({ resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'] }));
+          return;
+        }
         const bundle = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Bundle;
         const patient = bundle.entry?.[0]?.resource as Patient | undefined;
         const request: ScrRequest = {

@@ -3,14 +3,14 @@
  * SCR's last answer, never the clinical content of a submission.
  */
 import { Router } from 'express';
-import type { DeliveryWorker } from '../../forward/delivery-worker';
+import type { Delivery } from '../../forward/delivery-thread';
 import { notFound, conflict } from '../../fhir/operation-outcome';
 import type { Outbox } from '../../outbox/outbox';
 import { permit, type Security } from '../security';
 
 export interface AdminDeps {
   outbox: Outbox;
-  worker: Pick<DeliveryWorker, 'pause' | 'resume' | 'paused' | 'notify' | 'circuit'>;
+  worker: Pick<Delivery, 'pause' | 'resume' | 'paused' | 'notify' | 'circuit'>;
 }
 
 export function adminRouter({ outbox, worker }: AdminDeps, security: Security): Router {

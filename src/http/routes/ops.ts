@@ -15,6 +15,8 @@ export interface OpsDeps {
   /** Provider record JSON Schemas by name: "envelope" and each record type. */
   recordSchemas: Map<string, object>;
   scrReachable: () => Promise<boolean>;
+  /** False while delivery is down (a delivery thread died and the next has not started yet). */
+  delivering?: () => boolean;
   metrics?: Registry;
 }
 
@@ -33,8 +35,9 @@ export function opsRouter(deps: OpsDeps): Router {
       deps.scrReachable().catch(() => false),
       deps.outbox.writable().catch(() => false),
     ]);
-    const ready = scr && queue;
-    return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'not ready', checks: { scr, queue } } };
+    const delivery = deps.delivering?.() ?? true;
+    const ready = scr && queue && delivery;
+    return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'not ready', checks: { scr, queue, delivery } } };
   }));
 
   if (deps.metrics) {

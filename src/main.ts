@@ -99,6 +99,11 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
+    // A bulk upload of a large file legitimately takes longer than Node's 300 s for a whole request, which
+    // failed a 100,000-line job part way: no limit on the whole request, but a connection that goes quiet,
+    // mid-body or between requests, is closed after HTTP_IDLE_TIMEOUT_MS (slow-drip clients stay bounded).
+    s.requestTimeout = 0;
+    s.setTimeout(config.httpIdleTimeoutMs);
     s.once('error', reject);
   });
   await deliveryStarted;

@@ -34,6 +34,8 @@ export interface Config {
   corsOrigins: string[];
   /** Requests per minute one caller may make before 429. */
   rateLimitPerMinute: number;
+  /** A connection that sends nothing for this long, mid-request or idle, is closed (ms). */
+  httpIdleTimeoutMs: number;
   /** Worker threads that check, map and validate records (src/ingest/prepare-pool.ts); 0: on the main thread. */
   prepareThreads: number;
   delivery: {
@@ -253,6 +255,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1200, 1, 1_000_000),
+    httpIdleTimeoutMs: integer(env, 'HTTP_IDLE_TIMEOUT_MS', 120_000, 1000, 3_600_000),
     // One fewer than the cores, so the main thread keeps one; at least one, so it is never the main thread's work.
     prepareThreads: integer(env, 'PREPARE_THREADS', Math.max(1, Math.min(4, os.availableParallelism() - 1)), 0, 64),
     delivery: {

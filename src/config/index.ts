@@ -2,7 +2,6 @@
  * The one place that reads process.env. Every setting is parsed and checked here, once, at start-up;
  * a bad value throws ConfigError naming the variable, and main.ts stops the process with that message.
  */
-import os from 'node:os';
 import path from 'node:path';
 
 export interface Config {
@@ -256,8 +255,8 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1200, 1, 1_000_000),
     httpIdleTimeoutMs: integer(env, 'HTTP_IDLE_TIMEOUT_MS', 120_000, 1000, 3_600_000),
-    // One fewer than the cores, so the main thread keeps one; at least one, so it is never the main thread's work.
-    prepareThreads: integer(env, 'PREPARE_THREADS', Math.max(1, Math.min(4, os.availableParallelism() - 1)), 0, 64),
+    // Off unless asked for: on the 2-core machines measured, the pool cost more CPU than it freed (README).
+    prepareThreads: integer(env, 'PREPARE_THREADS', 0, 0, 64),
     delivery: {
       maxAttempts: integer(env, 'DELIVERY_MAX_ATTEMPTS', 8, 1, 1000),
       backoffBaseMs: integer(env, 'DELIVERY_BACKOFF_BASE_MS', 500, 1, 3_600_000),

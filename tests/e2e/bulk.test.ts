@@ -9,7 +9,7 @@ import { eventually, startTestGateway, type TestGateway } from '../support/gatew
 
 let gw: TestGateway;
 beforeAll(async () => {
-  // With the prepare pool, as the gateway runs by default: lines prepared on a worker thread, settled in order.
+  // With the prepare pool: lines prepared on a worker thread, settled in order.
   gw = await startTestGateway({ PREPARE_THREADS: '1' });
 });
 afterAll(async () => {

@@ -13,7 +13,7 @@ const NHS_SEARCH = 'https://fhir.nhs.uk/Id/nhs-number|9434765919';
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ PREPARE_THREADS: '1' }); // records prepared on the pool, as by default
+  gw = await startTestGateway({ PREPARE_THREADS: '1' }); // records prepared on the prepare pool
 });
 afterAll(async () => {
   await gw.stop();

@@ -55,7 +55,7 @@ describe('slow bulk uploads', () => {
   it('closes a connection that goes quiet mid-body for longer than the idle time-out', async () => {
     const { req, answer } = upload();
     req.write(line(100));
-    const ended = await Promise.race([answer, pause(10_000).then(() => ({ error: 'still open after 10 s' }))]);
+    const ended: { status?: number; error?: string } = await Promise.race([answer, pause(10_000).then(() => ({ error: 'still open after 10 s' }))]);
     expect(ended.status).toBeUndefined();
     expect(ended.error).toMatch(/socket hang up|ECONNRESET/);
     req.destroy();

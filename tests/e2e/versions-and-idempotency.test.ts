@@ -9,7 +9,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway';
 
 let gw: TestGateway;
 beforeAll(async () => {
-  gw = await startTestGateway({ PREPARE_THREADS: '1' }); // records prepared on the pool, as by default
+  gw = await startTestGateway({ PREPARE_THREADS: '1' }); // records prepared on the prepare pool
 });
 afterAll(async () => {
   await gw.stop();

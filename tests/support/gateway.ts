@@ -33,7 +33,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     LOG_LEVEL: 'debug',
     DELIVERY_POLL_MS: '20',
     DELIVERY_BACKOFF_BASE_MS: '20',
-    // Records are prepared on the main thread unless a suite asks for the pool (each pool thread loads the
+    // Records are prepared on the main thread, as by default, unless a suite asks for the pool (each pool thread loads the
     // validator through tsx, seconds a gateway); the suites that do are the ones whose records go through it.
     // TEST_PREPARE_THREADS=1 runs every suite with the pool.
     PREPARE_THREADS: process.env.TEST_PREPARE_THREADS ?? '0',

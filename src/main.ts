@@ -38,104 +38,112 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   // Before anything is opened: a bad SCR key stops start-up with nothing to clean up.
   const scrAuth = config.scrAuth && (await loadClientCredentialsAuth(config.scrAuth, { timeoutMs: config.scrTimeoutMs, logger }));
 
-  let devScr: DevScr | undefined;
-  let scrBaseUrl = config.scrBaseUrl;
-  if (!scrBaseUrl) {
-    devScr = await startDevScr({ port: config.devScrPort, host: '127.0.0.1', logger });
-    scrBaseUrl = devScr.baseUrl;
-  }
-
-  const mappings = loadMappings();
-  // With a prepare pool its threads validate (records and $validate); this thread never loads the validator.
-  const validator = config.prepareThreads > 0 ? lazyValidator() : loadValidator();
-  const { outbox, kind: outboxKind } = await openOutbox(config, logger);
-  const recovered = await outbox.recover();
-  if (recovered > 0) logger.warn('recovered submissions left in progress by a previous run', { recovered, outbox: outboxKind });
-
-  const scr = new ScrClient({ baseUrl: scrBaseUrl, timeoutMs: config.scrTimeoutMs, logger, auth: scrAuth });
-  const metrics = createDeliveryMetrics(outbox);
-  // In its own thread (another core; its own outbox connection and SCR client), or on this event loop.
-  const worker: Delivery = config.deliveryThread
-    ? new DeliveryThread({
-        settings: {
-          outbox: config,
-          scrBaseUrl,
-          scrTimeoutMs: config.scrTimeoutMs,
-          scrAuth: config.scrAuth,
-          delivery: config.delivery,
-          logLevel: logger.level,
-        },
-        outbox,
-        logger,
-        metrics,
-        heapMb: config.deliveryThreadHeapMb,
-      })
-    : new DeliveryWorker({ outbox, send: (bundle) => scr.transaction(bundle), logger, metrics, ...config.delivery });
-  // Started now, so a delivery thread opens its outbox and SCR client on the other core while this one goes on.
-  const deliveryStarted = worker.start();
-
-  const authenticator = await createAuthenticator({ ...config.auth, logger });
-  const auditStore = new AuditStore(path.join(config.dataDir, 'audit.sqlite'));
-  const security = createSecurity(authenticator, new AuditLog(auditStore, outbox));
-
-  const jobs = new JobStore(path.join(config.dataDir, 'jobs.sqlite'));
-  const secondary = config.secondary.enabled ? openSecondaryUses(config.secondary, logger) : undefined;
-  const preparePool = config.prepareThreads > 0 ? new PreparePool(config.prepareThreads) : undefined;
-  await preparePool?.ready();
-  const app = createApp({
-    jobs,
-    logger,
-    maxBodyBytes: config.maxBodyBytes,
-    corsOrigins: config.corsOrigins,
-    rateLimitPerMinute: config.rateLimitPerMinute,
-    security,
-    auditStore,
-    ingest: { mappings, schemas: createSchemaChecker(mappings), validator, preparer: preparePool, outbox, onQueued: () => worker.notify(), onAccepted: secondary?.feed },
-    resourceValidator: preparePool,
-    scr,
-    worker,
-    metrics: metrics.registry,
-    secondary,
-  });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    // A bulk upload of a large file legitimately takes longer than Node's 300 s for a whole request, which
-    // failed a 100,000-line job part way: no limit on the whole request, but a connection that goes quiet,
-    // mid-body or between requests, is closed after HTTP_IDLE_TIMEOUT_MS (slow-drip clients stay bounded).
-    s.requestTimeout = 0;
-    s.setTimeout(config.httpIdleTimeoutMs);
-    s.once('error', reject);
-  });
-  await deliveryStarted;
-  const retention = new RetentionJob({ outbox, logger, keepMs: config.retentionMs, everyMs: 3_600_000 });
-  retention.start();
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${config.host}:${port}`;
-  logger.info('gateway listening', {
-    url,
-    docs: `${url}/docs`,
-    scr: devScr ? 'development SCR' : 'configured SCR',
-    outbox: outboxKind,
-    auth: authenticator.mode,
-  });
-
-  return {
-    url,
-    scrBaseUrl,
-    async stop() {
-      // Stop taking requests, let in-flight deliveries finish, then close storage.
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await retention.stop();
-      await worker.stop();
-      await preparePool?.close();
-      await outbox.close();
-      auditStore.close();
-      jobs.close();
-      secondary?.close();
-      await devScr?.close();
-    },
+  // What is open so far, closed last-first by stop(), or at once if a later step of start-up fails (a
+  // delivery thread or a development SCR left running would keep a test runner or a supervisor's retry alive).
+  const opened: (() => unknown)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of opened.splice(0).reverse()) await close();
   };
+  try {
+    let scrBaseUrl = config.scrBaseUrl;
+    let devScr: DevScr | undefined;
+    if (!scrBaseUrl) {
+      const started = await startDevScr({ port: config.devScrPort, host: '127.0.0.1', logger });
+      opened.push(() => started.close());
+      devScr = started;
+      scrBaseUrl = started.baseUrl;
+    }
+
+    const mappings = loadMappings();
+    // With a prepare pool its threads validate (records and $validate); this thread never loads the validator.
+    const validator = config.prepareThreads > 0 ? lazyValidator() : loadValidator();
+    const { outbox, kind: outboxKind } = await openOutbox(config, logger);
+    opened.push(() => outbox.close());
+    const recovered = await outbox.recover();
+    if (recovered > 0) logger.warn('recovered submissions left in progress by a previous run', { recovered, outbox: outboxKind });
+
+    const scr = new ScrClient({ baseUrl: scrBaseUrl, timeoutMs: config.scrTimeoutMs, logger, auth: scrAuth });
+    const metrics = createDeliveryMetrics(outbox);
+    // In its own thread (another core; its own outbox connection and SCR client), or on this event loop.
+    const worker: Delivery = config.deliveryThread
+      ? new DeliveryThread({
+          settings: {
+            outbox: config,
+            scrBaseUrl,
+            scrTimeoutMs: config.scrTimeoutMs,
+            scrAuth: config.scrAuth,
+            delivery: config.delivery,
+            logLevel: logger.level,
+          },
+          outbox,
+          logger,
+          metrics,
+          heapMb: config.deliveryThreadHeapMb,
+        })
+      : new DeliveryWorker({ outbox, send: (bundle) => scr.transaction(bundle), logger, metrics, ...config.delivery });
+    // Started now, so a delivery thread opens its outbox and SCR client on the other core while this one goes on.
+    const deliveryStarted = worker.start();
+    opened.push(() => worker.stop());
+
+    const authenticator = await createAuthenticator({ ...config.auth, logger });
+    const auditStore = new AuditStore(path.join(config.dataDir, 'audit.sqlite'));
+    opened.push(() => auditStore.close());
+    const security = createSecurity(authenticator, new AuditLog(auditStore, outbox));
+
+    const jobs = new JobStore(path.join(config.dataDir, 'jobs.sqlite'));
+    opened.push(() => jobs.close());
+    const secondary = config.secondary.enabled ? openSecondaryUses(config.secondary, logger) : undefined;
+    if (secondary) opened.push(() => secondary.close());
+    const preparePool = config.prepareThreads > 0 ? new PreparePool(config.prepareThreads) : undefined;
+    if (preparePool) opened.push(() => preparePool.close());
+    await preparePool?.ready();
+    const app = createApp({
+      jobs,
+      logger,
+      maxBodyBytes: config.maxBodyBytes,
+      corsOrigins: config.corsOrigins,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      security,
+      auditStore,
+      ingest: { mappings, schemas: createSchemaChecker(mappings), validator, preparer: preparePool, outbox, onQueued: () => worker.notify(), onAccepted: secondary?.feed },
+      resourceValidator: preparePool,
+      scr,
+      worker,
+      metrics: metrics.registry,
+      secondary,
+    });
+    const server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(config.port, config.host, () => resolve(s));
+      // A bulk upload of a large file legitimately takes longer than Node's 300 s for a whole request, which
+      // failed a 100,000-line job part way: no limit on the whole request, but a connection that goes quiet,
+      // mid-body or between requests, is closed after HTTP_IDLE_TIMEOUT_MS (slow-drip clients stay bounded).
+      s.requestTimeout = 0;
+      s.setTimeout(config.httpIdleTimeoutMs);
+      s.once('error', reject);
+    });
+    // Stop taking requests first; in-flight deliveries then finish before storage closes.
+    opened.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    await deliveryStarted;
+    const retention = new RetentionJob({ outbox, logger, keepMs: config.retentionMs, everyMs: 3_600_000 });
+    retention.start();
+    opened.push(() => retention.stop());
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://${config.host}:${port}`;
+    logger.info('gateway listening', {
+      url,
+      docs: `${url}/docs`,
+      scr: devScr ? 'development SCR' : 'configured SCR',
+      outbox: outboxKind,
+      auth: authenticator.mode,
+    });
+    return { url, scrBaseUrl, stop: closeAll };
+  } catch (err) {
+    await closeAll().catch((closeErr: unknown) =>
+      logger.error('closing after a failed start-up failed', { error: closeErr instanceof Error ? closeErr : String(closeErr) }),
+    );
+    throw err;
+  }
 }
 
 async function main(): Promise<void> {

@@ -45,6 +45,13 @@ const RESTART_MAX_MS = 30_000;
 /** A thread that ran this long ends a run of deaths: the next one starts after RESTART_BASE_MS again. */
 const HEALTHY_MS = 60_000;
 
+/**
+ * The thread's young generation (V8's nursery), MB. V8 gives a thread the main isolate's 32 MB by default, of
+ * which a delivery thread uses little: with 16 the gateway peaked ~20 MB lower in a 30,000-record bulk
+ * (bench/PERFORMANCE.md, session 5). Much smaller costs CPU: more short-lived answers survive to the old space.
+ */
+const YOUNG_GENERATION_MB = 16;
+
 const ENTRY = path.join(__dirname, `delivery-thread-entry${path.extname(__filename)}`);
 
 export class DeliveryThread implements Delivery {
@@ -139,7 +146,7 @@ export class DeliveryThread implements Delivery {
 
   private spawn(recover: boolean): Worker {
     const workerData: DeliveryThreadSettings = { ...this.options.settings, recover };
-    const resourceLimits = { maxOldGenerationSizeMb: this.options.heapMb };
+    const resourceLimits = { maxOldGenerationSizeMb: this.options.heapMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
     // From the build, the entry is JavaScript. From source (tsx, ts-jest) it is TypeScript: tsx loads it.
     const thread = ENTRY.endsWith('.ts')
       ? new Worker(`require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(ENTRY)});`, {

@@ -5,11 +5,15 @@
  * a graceful stop, and a thread that dies being replaced.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import request from 'supertest';
 import resident from '../fixtures/records/resident.json';
 import { ConfigError, loadConfig } from '../../src/config';
+import { startGateway } from '../../src/main';
+import { createLogger } from '../../src/observability/logger';
 import { SqliteOutbox } from '../../src/outbox/sqlite-outbox';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway';
 import { nhsNumbers } from '../support/processes';
@@ -221,6 +225,42 @@ describe('DELIVERY_THREAD=off', () => {
     } finally {
       await gw.stop();
       await scr.close();
+    }
+  });
+});
+
+/** A server listening on a free loopback port, and that port. */
+async function listening(port = 0): Promise<{ server: net.Server; port: number }> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+  return { server, port: (server.address() as net.AddressInfo).port };
+}
+
+describe('a start-up that fails after the delivery thread started', () => {
+  it('stops the thread and closes the development SCR before it throws', async () => {
+    const free = await listening();
+    await new Promise((resolve) => free.server.close(resolve));
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crg-test-'));
+    const lines: string[] = [];
+    const stream = new PassThrough();
+    stream.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n')));
+    // The research pseudonym secret is read after the development SCR and the thread are running.
+    const config = loadConfig({
+      PORT: '0',
+      DEV_SCR_PORT: String(free.port),
+      DATA_DIR: dataDir,
+      DELIVERY_THREAD: 'on',
+      RESEARCH_PSEUDONYM_SECRET_FILE: path.join(dataDir, 'missing-secret'),
+    });
+    try {
+      await expect(startGateway(config, createLogger('info', stream))).rejects.toThrow(/missing-secret/);
+      expect(lines.some((l) => l.includes('"delivery thread started"'))).toBe(true);
+      expect(lines.some((l) => l.includes('"delivery thread stopped"'))).toBe(true);
+      // The development SCR let go of its port.
+      const again = await listening(free.port);
+      await new Promise((resolve) => again.server.close(resolve));
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

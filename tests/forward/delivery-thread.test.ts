@@ -266,9 +266,11 @@ describe('a start-up that fails after the delivery thread started', () => {
 });
 
 describe('DELIVERY_THREAD', () => {
-  it('is off by default, and on when set so', () => {
-    expect(loadConfig({}).deliveryThread).toBe(false);
-    expect(loadConfig({ DELIVERY_THREAD: 'on' }).deliveryThread).toBe(true);
+  it('is on by default with the SQLite outbox, off by default with PostgreSQL, and either when set so', () => {
+    expect(loadConfig({}).deliveryThread).toBe(true);
+    expect(loadConfig({ DELIVERY_THREAD: 'off' }).deliveryThread).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://localhost/crg' }).deliveryThread).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://localhost/crg', DELIVERY_THREAD: 'on' }).deliveryThread).toBe(true);
   });
 
   it('is off for a :memory: outbox, which no second connection can reach, and refused if asked for', () => {

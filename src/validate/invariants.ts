@@ -194,7 +194,7 @@ export function compileConstraints(node: ElementNode): ValueCheck[] {
     const compiled = compileExpression(node.path, expression);
     const absentIsTrue = ABSENT_IS_TRUE[expression];
     const surelyTrue = SURELY_TRUE[expression];
-    const someDisjunctHolds = surelyTrueOf(expression);
+    const someDisjunctHolds = surelyTrueOf(expression, node.path);
     const html = expression === 'htmlChecks()';
     const guard = expression.startsWith('contained.') ? 'contained' : guardOf(expression);
     checks.push((value: unknown, path: string, ctx: Ctx) => {

@@ -58,15 +58,21 @@ export class ValueSets {
 
 type Coded = { system?: unknown; code?: unknown };
 
-function codings(typeCode: string, value: unknown): Coded[] | 'code' | undefined {
+const NO_CODINGS: readonly Coded[] = [];
+/** The one Coding of a Coding-typed value, in an array reused by every call: its callers read it before the next. */
+const oneCoding: Coded[] = [{}];
+
+/** The codings of a value (read at once: the array may be reused), 'code' for a code, undefined when none apply. */
+function codings(typeCode: string, value: unknown): readonly Coded[] | 'code' | undefined {
   if (!isObject(value)) return typeof value === 'string' ? 'code' : undefined;
-  if (typeCode === 'CodeableConcept') return Array.isArray(value.coding) ? (value.coding as Coded[]) : [];
-  if (value.code !== undefined) return [value as Coded];
-  return undefined;
+  if (typeCode === 'CodeableConcept') return Array.isArray(value.coding) ? (value.coding as Coded[]) : NO_CODINGS;
+  if (value.code === undefined) return undefined;
+  oneCoding[0] = value as Coded;
+  return oneCoding;
 }
 
 /** `system#code` of each coding there, as a binding's message lists them. */
-function shownCodes(found: Coded[]): string {
+function shownCodes(found: readonly Coded[]): string {
   let shown = '';
   for (const c of found) {
     if (c === null || c === undefined) continue;
@@ -86,7 +92,7 @@ export function compileBinding(node: ElementNode, typeCode: string, valueSets: V
   const { strength, valueSet: url } = binding;
   const severity: Severity = strength === 'required' ? 'error' : 'warning';
   const noCode = `No code provided, and a code is required from the ValueSet ${url}`;
-  let specialised: ((value: unknown, found: Coded[] | 'code', path: string, ctx: Ctx) => void) | undefined;
+  let specialised: ((value: unknown, found: readonly Coded[] | 'code', path: string, ctx: Ctx) => void) | undefined;
   const specialise = (expansion: Expansion | string): typeof specialised => {
     if (typeof expansion === 'string') {
       const notChecked = `${strength} binding not checked: ${expansion}`;

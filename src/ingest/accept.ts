@@ -112,13 +112,19 @@ export async function prepareRecord(deps: PrepareDeps, raw: unknown, path: strin
   if (!mapped.ok) return { record, issues: mapped.issues };
 
   const issues: OperationOutcomeIssue[] = [];
-  mapped.resources.forEach((resource, i) => {
+  let errors = false;
+  for (let i = 0; i < mapped.resources.length; i++) {
+    const resource = mapped.resources[i];
+    const prefix = `mapped ${resource.resourceType} (output ${i}) does not conform: `;
+    // The validator's issues are new objects of this call: reworded in place rather than copied.
     for (const found of deps.validator.validate(resource)) {
       // Point at the mapped resource, so a mapping defect is traceable; the provider field is not known here.
-      issues.push({ ...found, diagnostics: `mapped ${resource.resourceType} (output ${i}) does not conform: ${found.diagnostics ?? ''}` });
+      found.diagnostics = prefix + (found.diagnostics ?? '');
+      errors ||= isError(found);
+      issues.push(found);
     }
-  });
-  if (issues.some(isError)) return { record, issues: issues.filter(isError) };
+  }
+  if (errors) return { record, issues: issues.filter(isError) };
 
   const key = `${record.careProvider.odsCode}/${record.type}/${record.recordId}`;
   const submission: NewSubmission = {

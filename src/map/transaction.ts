@@ -24,12 +24,38 @@ function referenceForm(resource: Resource): string | undefined {
   return id ? `${resource.resourceType}?identifier=${id.system}|${id.value}` : undefined;
 }
 
+/**
+ * Whether some `reference` under the value is a string in `targets`. A walk that allocates nothing (for...in
+ * sees every key Object.keys does), so the copying walk below runs only where it will change something: in
+ * most submissions no reference names a resource of the same transaction.
+ */
+function refersToAny(value: unknown, targets: Map<string, string>): boolean {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'object' && item !== null && refersToAny(item, targets)) return true;
+    }
+    return false;
+  }
+  const object = value as Record<string, unknown>;
+  for (const key in object) {
+    const v = object[key];
+    if (typeof v === 'object' ? v !== null && refersToAny(v, targets) : key === 'reference' && typeof v === 'string' && targets.has(v)) return true;
+  }
+  return false;
+}
+
 /** The value with every `reference` found in `targets` replaced; unchanged parts are the same objects. */
 export function rewriteReferences(value: unknown, targets: Map<string, string>): unknown {
+  if (!value || typeof value !== 'object' || !refersToAny(value, targets)) return value;
+  return rewritten(value, targets);
+}
+
+function rewritten(value: unknown, targets: Map<string, string>): unknown {
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
-      const next = rewriteReferences(value[i], targets);
+      const next = rewritten(value[i], targets);
       if (next !== value[i]) (out ??= value.slice())[i] = next;
     }
     return out ?? value;
@@ -39,7 +65,7 @@ export function rewriteReferences(value: unknown, targets: Map<string, string>):
   const object = value as Record<string, unknown>;
   for (const key of Object.keys(object)) {
     const v = object[key];
-    const next = key === 'reference' && typeof v === 'string' ? (targets.get(v) ?? v) : rewriteReferences(v, targets);
+    const next = key === 'reference' && typeof v === 'string' ? (targets.get(v) ?? v) : rewritten(v, targets);
     if (next !== v) (out ??= { ...object })[key] = next;
   }
   return out ?? value;

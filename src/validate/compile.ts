@@ -15,6 +15,7 @@ import { compileBinding, compileCodeSystemCheck, ValueSets } from './terminology
 import { deepEqual, describe, matchesPattern } from './values';
 
 const BASE = 'http://hl7.org/fhir/StructureDefinition/';
+const NO_PROFILES: readonly never[] = [];
 const REFERENCE = /^(?:https?:\/\/\S+\/)?([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 
 /** A canonical URL without its `|version`. */
@@ -147,7 +148,7 @@ export class Compiler implements ElementEnv {
   }
 
   /** A resource (top level, contained, or in a Bundle) against its base definition and each profile it claims. */
-  readonly resourceCheck = (value: unknown, path: string, ctx: Ctx, extraProfiles: string[] = []): void => {
+  readonly resourceCheck = (value: unknown, path: string, ctx: Ctx, extraProfiles: readonly string[] = NO_PROFILES): void => {
     if (!isObject(value) || typeof value.resourceType !== 'string') {
       report(ctx, 'error', 'structure', path, 'Expected a resource: a JSON object with a resourceType');
       return;
@@ -158,34 +159,42 @@ export class Compiler implements ElementEnv {
       report(ctx, 'error', 'structure', path, `Unknown resource type '${type}'`);
       return;
     }
-    const claimed = isObject(value.meta) && Array.isArray(value.meta.profile) ? (value.meta.profile as unknown[]) : [];
-    const checks: ValueCheck[] = [];
-    const seen: string[] = [];
+    const claimed = isObject(value.meta) && Array.isArray(value.meta.profile) ? (value.meta.profile as readonly unknown[]) : NO_PROFILES;
+    // One check (almost always: one claimed profile) needs no arrays; `more` holds them all once there are two.
+    let first: ValueCheck | undefined;
+    let more: ValueCheck[] | undefined;
+    let seen: string[] | undefined;
     const count = claimed.length + extraProfiles.length;
     for (let i = 0; i < count; i++) {
       const profile = i < claimed.length ? claimed[i] : extraProfiles[i - claimed.length];
       if (typeof profile !== 'string') continue;
       const known = this.knownProfile(profile);
-      const key = known ? known.key : withoutVersion(profile);
-      if (seen.includes(key)) continue;
-      seen.push(key);
-      const at = i < claimed.length ? `${path}.meta.profile[${i}]` : path;
-      if (!known) report(ctx, 'warning', 'not-supported', at, `Profile ${profile} is not known; checked against the base ${type} only`);
-      else if (known.type !== type) report(ctx, 'error', 'structure', at, `Profile ${profile} is for ${known.type}, not ${type}`);
-      else checks.push(known.check);
+      if (count > 1) {
+        const key = known ? known.key : withoutVersion(profile);
+        if ((seen ??= []).includes(key)) continue;
+        seen.push(key);
+      }
+      if (!known || known.type !== type) {
+        const at = i < claimed.length ? `${path}.meta.profile[${i}]` : path;
+        if (!known) report(ctx, 'warning', 'not-supported', at, `Profile ${profile} is not known; checked against the base ${type} only`);
+        else report(ctx, 'error', 'structure', at, `Profile ${profile} is for ${known.type}, not ${type}`);
+      } else if (first === undefined) first = known.check;
+      else (more ??= [first]).push(known.check);
     }
-    if (!checks.length) checks.push(baseCheck);
-    const inner: Ctx = { issues: ctx.issues, resource: value, rootResource: ctx.rootResource ?? value };
+    // At the top, the caller's context already names this resource: no second one.
+    const inner: Ctx = ctx.resource === value && ctx.rootResource != null ? ctx : { issues: ctx.issues, resource: value, rootResource: ctx.rootResource ?? value };
+    if (!more) {
+      (first ?? baseCheck)(value, path, inner);
+      return;
+    }
     const start = ctx.issues.length;
-    for (const check of checks) check(value, path, inner);
-    if (checks.length > 1) {
-      const keys = new Set<string>();
-      const unique = ctx.issues.splice(start).filter((issue) => {
-        const k = `${issue.severity}|${issue.code}|${issue.expression?.[0]}|${issue.diagnostics}`;
-        return keys.has(k) ? false : (keys.add(k), true);
-      });
-      ctx.issues.push(...unique);
-    }
+    for (const check of more) check(value, path, inner);
+    const keys = new Set<string>();
+    const unique = ctx.issues.splice(start).filter((issue) => {
+      const k = `${issue.severity}|${issue.code}|${issue.expression?.[0]}|${issue.diagnostics}`;
+      return keys.has(k) ? false : (keys.add(k), true);
+    });
+    ctx.issues.push(...unique);
   };
 
   private readonly extensionCheck: ValueCheck = (value, path, ctx) => {

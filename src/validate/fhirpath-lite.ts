@@ -48,12 +48,20 @@ function children(items: unknown[], name: string): unknown[] {
   return out;
 }
 
-/** Whether children(\[item], name) would find anything. */
+/** Names an object may inherit (toString, constructor...): read directly they would seem present; for...in skips them. */
+const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/** Whether children(\[item], name) would find anything: the element itself first, then any choice form of it. */
 function hasChild(item: unknown, name: string): boolean {
   if (!isObject(item)) return false;
+  if (!INHERITED.has(name)) {
+    const child = item[name];
+    if (Array.isArray(child) ? child.some((c) => c !== null) : child !== undefined && child !== null) return true;
+  }
   for (const key in item) {
-    const isChoice = key.length > name.length && key.startsWith(name) && CHOICE_TYPES.has(key.slice(name.length));
-    if (key !== name && !isChoice) continue;
+    if (key.length <= name.length || !key.startsWith(name) || !CHOICE_TYPES.has(key.slice(name.length))) {
+      if (key !== name || !INHERITED.has(name)) continue;
+    }
     const child = item[key];
     if (Array.isArray(child) ? child.some((c) => c !== null) : child !== undefined && child !== null) return true;
   }
@@ -129,7 +137,8 @@ class Parser {
     const fn = this.take();
     const values = (v: unknown) => path.reduce<unknown[]>((items, name) => children(items, name), [v]);
     // One step (most invariants): whether there is a child, found without collecting the children.
-    const exists = path.length === 1 ? (v: unknown) => hasChild(v, first) : (v: unknown) => values(v).length > 0;
+    // Nothing at the first step, nothing at all (most `contained.x` rules on a resource without contained ones).
+    const exists = path.length === 1 ? (v: unknown) => hasChild(v, first) : (v: unknown) => hasChild(v, first) && values(v).length > 0;
     let check: LiteCheck;
     if (fn === '.exists()') check = exists;
     else if (fn === '.empty()') check = (v) => !exists(v);

@@ -34,7 +34,8 @@ export function loadValidator(profilesDir: string = defaultProfilesDir()): Valid
     validate(resource: Resource, options?: { profile?: string }): OperationOutcomeIssue[] {
       const ctx: Ctx = { issues: [], resource, rootResource: resource };
       const type = typeof resource?.resourceType === 'string' ? resource.resourceType : 'Resource';
-      compiler.resourceCheck(resource, type, ctx, options?.profile ? [options.profile] : []);
+      if (options?.profile) compiler.resourceCheck(resource, type, ctx, [options.profile]);
+      else compiler.resourceCheck(resource, type, ctx);
       return ctx.issues;
     },
   };

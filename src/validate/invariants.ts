@@ -120,10 +120,17 @@ const ABSENT_IS_TRUE: Record<string, string[]> = {
   'value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()': ['value', 'component'],
 };
 
-/** The codings of a CodeableConcept element of `value` (or of each, if it repeats). */
-function codings(value: unknown, element: string): Json[] {
-  if (!isObject(value)) return [];
-  return items(value[element]).flatMap((concept) => (isObject(concept) ? items(concept.coding).filter(isObject) : []));
+/** Whether `test` holds for some item of an element that may repeat (an array's non-null items, or the one value). */
+function someItem(value: unknown, test: (item: unknown) => boolean): boolean {
+  if (!Array.isArray(value)) return value !== null && value !== undefined && test(value);
+  for (const item of value) if (item !== null && item !== undefined && test(item)) return true;
+  return false;
+}
+
+/** Whether `test` holds for some coding of a CodeableConcept element of `value` (or of each, if it repeats). */
+function someCoding(value: unknown, element: string, test: (coding: Json) => boolean): boolean {
+  if (!isObject(value)) return false;
+  return someItem(value[element], (concept) => isObject(concept) && someItem(concept.coding, (c) => isObject(c) && test(c)));
 }
 
 /**
@@ -133,11 +140,9 @@ function codings(value: unknown, element: string): Json[] {
  */
 const SURELY_TRUE: Record<string, (value: unknown, ctx: Ctx) => boolean> = {
   'value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()': (value, ctx) => {
-    const own = codings(ctx.resource, 'code');
     if (!isObject(value)) return false;
-    return items(value.component).every((component) =>
-      codings(component, 'code').every((c) => !own.some((o) => o.system === c.system && o.code === c.code)),
-    );
+    const shared = (c: Json) => someCoding(ctx.resource, 'code', (o) => o.system === c.system && o.code === c.code);
+    return !someItem(value.component, (component) => someCoding(component, 'code', shared));
   },
 };
 
@@ -194,7 +199,7 @@ export function compileConstraints(node: ElementNode): ValueCheck[] {
     const compiled = compileExpression(node.path, expression);
     const absentIsTrue = ABSENT_IS_TRUE[expression];
     const surelyTrue = SURELY_TRUE[expression];
-    const someDisjunctHolds = surelyTrueOf(expression);
+    const someDisjunctHolds = surelyTrueOf(expression, node.path);
     const html = expression === 'htmlChecks()';
     const guard = expression.startsWith('contained.') ? 'contained' : guardOf(expression);
     checks.push((value: unknown, path: string, ctx: Ctx) => {

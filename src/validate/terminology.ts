@@ -58,53 +58,70 @@ export class ValueSets {
 
 type Coded = { system?: unknown; code?: unknown };
 
-function codings(typeCode: string, value: unknown): Coded[] | 'code' | undefined {
+const NO_CODINGS: readonly Coded[] = [];
+/** The one Coding of a Coding-typed value, in an array reused by every call: its callers read it before the next. */
+const oneCoding: Coded[] = [{}];
+
+/** The codings of a value (read at once: the array may be reused), 'code' for a code, undefined when none apply. */
+function codings(typeCode: string, value: unknown): readonly Coded[] | 'code' | undefined {
   if (!isObject(value)) return typeof value === 'string' ? 'code' : undefined;
-  if (typeCode === 'CodeableConcept') return Array.isArray(value.coding) ? (value.coding as Coded[]) : [];
-  if (value.code !== undefined) return [value as Coded];
-  return undefined;
+  if (typeCode === 'CodeableConcept') return Array.isArray(value.coding) ? (value.coding as Coded[]) : NO_CODINGS;
+  if (value.code === undefined) return undefined;
+  oneCoding[0] = value as Coded;
+  return oneCoding;
 }
 
-/** The binding check for an element of this type, or undefined when the binding is not checkable. */
+/** `system#code` of each coding there, as a binding's message lists them. */
+function shownCodes(found: readonly Coded[]): string {
+  let shown = '';
+  for (const c of found) {
+    if (c === null || c === undefined) continue;
+    shown += `${shown ? ', ' : ''}${c.system ?? ''}#${c.code}`;
+  }
+  return shown;
+}
+
+/**
+ * The binding check for an element of this type, or undefined when the binding is not checkable. The check is
+ * specialised on its first call to what the ValueSet is (no expansion: one fixed message), so a call looks up
+ * nothing but the codes.
+ */
 export function compileBinding(node: ElementNode, typeCode: string, valueSets: ValueSets): ValueCheck | undefined {
   const binding = node.binding;
   if (!binding || binding.strength === 'example') return undefined;
-  const severity: Severity = binding.strength === 'required' ? 'error' : 'warning';
-  const url = binding.valueSet;
-  let cached: Expansion | string | undefined;
+  const { strength, valueSet: url } = binding;
+  const severity: Severity = strength === 'required' ? 'error' : 'warning';
+  const noCode = `No code provided, and a code is required from the ValueSet ${url}`;
+  let specialised: ((value: unknown, found: readonly Coded[] | 'code', path: string, ctx: Ctx) => void) | undefined;
+  const specialise = (expansion: Expansion | string): typeof specialised => {
+    if (typeof expansion === 'string') {
+      const notChecked = `${strength} binding not checked: ${expansion}`;
+      return (_value, _found, path, ctx) => report(ctx, 'information', 'informational', path, notChecked);
+    }
+    const notIn = ` is not in the ${strength} ValueSet ${url}`;
+    const noneIn = `) is in the ${strength} ValueSet ${url}`;
+    const { codes } = expansion;
+    return (value, found, path, ctx) => {
+      if (found === 'code') {
+        if (!codes.has(value as string)) report(ctx, severity, 'code-invalid', path, `The code '${value}'${notIn}`);
+        return;
+      }
+      for (const c of found) {
+        // A null coding holds no code (the element walk reports it as a structure error).
+        if (c === null || c === undefined) continue;
+        if (c.system === undefined ? codes.has(c.code as string) : hasPair(expansion, c.system, c.code)) return;
+      }
+      report(ctx, severity, 'code-invalid', path, 'None of the codes (' + shownCodes(found) + noneIn);
+    };
+  };
   return (value: unknown, path: string, ctx: Ctx) => {
     const found = codings(typeCode, value);
     if (found === undefined) return;
-    if (Array.isArray(found) && found.length === 0) {
-      if (binding.strength === 'required') {
-        report(ctx, 'error', 'code-invalid', path, `No code provided, and a code is required from the ValueSet ${url}`);
-      }
+    if (found !== 'code' && found.length === 0) {
+      if (strength === 'required') report(ctx, 'error', 'code-invalid', path, noCode);
       return;
     }
-    const expansion = (cached ??= valueSets.get(url));
-    if (typeof expansion === 'string') {
-      report(ctx, 'information', 'informational', path, `${binding.strength} binding not checked: ${expansion}`);
-      return;
-    }
-    if (found === 'code') {
-      if (!expansion.codes.has(value as string)) {
-        report(ctx, severity, 'code-invalid', path, `The code '${value}' is not in the ${binding.strength} ValueSet ${url}`);
-      }
-      return;
-    }
-    let ok = false;
-    for (const c of found) {
-      // A null coding holds no code (the element walk reports it as a structure error).
-      if (c === null || c === undefined) continue;
-      if (c.system === undefined ? expansion.codes.has(c.code as string) : hasPair(expansion, c.system, c.code)) {
-        ok = true;
-        break;
-      }
-    }
-    if (!ok) {
-      const shown = found.flatMap((c) => (c === null || c === undefined ? [] : [`${c.system ?? ''}#${c.code}`])).join(', ');
-      report(ctx, severity, 'code-invalid', path, `None of the codes (${shown}) is in the ${binding.strength} ValueSet ${url}`);
-    }
+    (specialised ??= specialise(valueSets.get(url)))!(value, found, path, ctx);
   };
 }
 

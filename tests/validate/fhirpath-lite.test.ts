@@ -3,6 +3,8 @@ import path from 'node:path';
 import fhirpath from 'fhirpath';
 import type { StructureDefinition } from 'fhir/r4';
 import { compileLite } from '../../src/validate/fhirpath-lite';
+import { compileLite as referenceLite } from './reference/fhirpath-lite';
+import { mutate, random } from './differential';
 
 const profilesDir = path.resolve(__dirname, '..', '..', 'profiles');
 const expressions = new Set<string>();
@@ -75,5 +77,24 @@ describe('the fast evaluator for existence invariants', () => {
       expect([value, one(value)]).toEqual([value, expected]);
       expect([value, two({ component: value })]).toEqual([value, expected]);
     }
+  });
+
+  it('answers as the reference evaluator does on seeded random mutations, inherited names and choices included', () => {
+    const next = random(13);
+    const wrong: string[] = [];
+    const odd = ['toString', 'constructor', 'valueOf', 'valueString', 'valueFoo', 'contained', 'code', 'system'];
+    for (const [expression] of lite) {
+      const paths = [...new Set(expression.match(/[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)*(?=\.(exists|empty|hasValue)\(\))/g) ?? [])];
+      const bases: unknown[] = combinations(paths.filter((p) => !paths.some((o) => o.startsWith(p + '.'))).slice(0, 4));
+      bases.push(...odd.map((name) => ({ [name]: 'x', contained: [{ [name]: [null, 'y'] }] })));
+      const [now, before] = [compileLite(expression)!, referenceLite(expression)!];
+      for (const base of bases) {
+        for (let i = 0; i < 8; i++) {
+          const value = i === 0 ? base : mutate(mutate(base, next), next);
+          if (now(value) !== before(value)) wrong.push(`${expression} on ${JSON.stringify(value)}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
   });
 });

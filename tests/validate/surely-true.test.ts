@@ -55,7 +55,7 @@ describe('invariants settled without FHIRPath', () => {
     let settled = 0;
     const wrong: string[] = [];
     for (const { base, expression } of invariants()) {
-      const surelyTrue = surelyTrueOf(expression);
+      const surelyTrue = surelyTrueOf(expression, base);
       if (!surelyTrue) continue;
       shortcuts++;
       for (const value of candidates(expression)) {
@@ -80,22 +80,72 @@ describe('invariants settled without FHIRPath', () => {
   it('settles ppc-1 when the Consent names a patient, and not when it does not', () => {
     const surelyTrue = surelyTrueOf(PPC_1)!;
     expect(surelyTrue({ patient: { reference: 'Patient/1' } })).toBe(true);
-    expect(surelyTrue({ patient: [], scope: { text: 'x' } })).toBe(false);
+    expect(surelyTrue({ patient: [], scope: { text: 'x' } })).toBe(true); // a scope with no coding: the where() finds nothing
     expect(surelyTrue({ scope: { coding: [{ system: 'something', code: 'patient-privacy' }] } })).toBe(false);
     expect(surelyTrue({})).toBe(true); // no scope: the where() finds nothing
   });
 
-  it('settles a where() disjunct only when its first step is absent', () => {
+  it('settles a where() disjunct when its first step is absent, or when it reaches no coding', () => {
     const surelyTrue = surelyTrueOf(AIT_2)!;
     expect(surelyTrue({ clinicalStatus: { text: 'active' } })).toBe(true);
-    expect(surelyTrue({ verificationStatus: { text: 'x' }, clinicalStatus: { text: 'active' } })).toBe(false);
+    expect(surelyTrue({ verificationStatus: { text: 'x' }, clinicalStatus: { text: 'active' } })).toBe(true);
+    expect(surelyTrue({ verificationStatus: { text: 'x', coding: 'x' }, clinicalStatus: { text: 'active' } })).toBe(false);
   });
 
   it('leaves expressions with a top-level xor or implies, or no disjunct of a known form, to FHIRPath', () => {
     expect(surelyTrueOf('a.exists() xor b.exists()')).toBeUndefined();
     expect(surelyTrueOf('a.empty() implies b.exists()')).toBeUndefined();
-    expect(surelyTrueOf("(status != 'not-done') or (status = 'not-done' and statusReason.exists())")).toBeUndefined();
+    expect(surelyTrueOf("(status = 'not-done' and statusReason.exists())")).toBeUndefined();
     expect(surelyTrueOf('a.empty() and b.exists()')).toBeUndefined();
+  });
+
+  /** Each value the shortcut settles must be one fhirpath.js finds true; returns how many it settled. */
+  function settledRightly(base: string, expression: string, values: unknown[]): number {
+    const surelyTrue = surelyTrueOf(expression, base)!;
+    const wrong = values.filter((v) => surelyTrue(v) && JSON.stringify(evaluated(base, expression, v)) !== '[true]');
+    expect(wrong).toEqual([]);
+    return values.filter((v) => surelyTrue(v)).length;
+  }
+
+  it('settles per-1 for dates of one precision and dateTimes to the second, only where fhirpath.js finds start <= end', () => {
+    const times = [
+      '2026', '2025', '2026-01', '2026-02', '2026-01-01', '2026-01-02', '2025-12-31', '2025-02-29', '2024-02-29', '2026-13-01',
+      '2026-01-01T10:00:00Z', '2026-01-01T10:00:01Z', '2026-01-01T11:00:00+01:00', '2026-01-01T11:00:01+01:00',
+      '2026-01-01T09:59:59-00:30', '2026-01-01T10:00:00+01:00', '2026-01-01T10:00:00.5Z', '2026-01-01T10:00Z', '2026-01-01T10:00:00', '2026-01-01T24:00:00Z',
+      '2026-01-01T23:59:60Z', '2026-01-01T10:00:00+14:00', '0001-01-01', '0050-06-01',
+    ];
+    const values: unknown[] = [];
+    for (const start of times) for (const end of times) values.push({ start, end });
+    values.push({ start: ['2026'], end: '2027' }, { start: '2026', end: 2027 }, { start: '2026', _start: { extension: [] }, end: '2027' });
+    expect(settledRightly('Period', PER_1, values)).toBeGreaterThan(20);
+    expect(surelyTrueOf(PER_1, 'Period')!({ start: '2026-01-01T10:00:00+01:00', end: '2026-01-01T10:00:00+01:00' })).toBe(true);
+    expect(surelyTrueOf(PER_1, 'Period')!({ start: '2026-01-01T11:00:00+01:00', end: '2026-01-01T10:00:00Z' })).toBe(false);
+    expect(surelyTrueOf(PER_1, 'Period')!({ start: '2026-01', end: '2026-01-02' })).toBe(false);
+  });
+
+  it("settles a where() on codings when every coding has another system or code, as ait-2's verificationStatus does", () => {
+    const coding = (system: unknown, code: unknown) => ({ coding: [{ system, code }] });
+    const verification = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification';
+    const statuses = [
+      coding(verification, 'confirmed'), coding(verification, 'entered-in-error'), coding('other', 'entered-in-error'),
+      coding([verification], 'entered-in-error'), coding(verification, ['entered-in-error']), coding(undefined, 'entered-in-error'),
+      coding(verification, undefined), { coding: [{ system: verification, code: 'confirmed' }, { system: verification, code: 'entered-in-error' }] },
+      { coding: [null] }, { coding: ['x'] }, { coding: { system: verification, code: 'entered-in-error' } }, [coding(verification, 'entered-in-error')],
+      { coding: [{ system: verification, code: 'entered-in-error' }], _coding: [{ id: 'x' }] }, { text: 'x' }, 'confirmed',
+    ];
+    const values = statuses.map((verificationStatus) => ({ verificationStatus, clinicalStatus: coding('x', 'active') }));
+    expect(settledRightly('AllergyIntolerance', AIT_2, values)).toBe(3);
+    expect(surelyTrueOf(AIT_2)!(values[0])).toBe(true);
+    expect(surelyTrueOf(AIT_2)!(values[1])).toBe(false);
+  });
+
+  it("settles `(status != 'not-done')` when status is another string, and `(identifier.count() + name.count()) > 0` when an identifier is there", () => {
+    const IMM_1 = "(status != 'not-done') or (status = 'not-done' and statusReason.exists())";
+    const statuses = ['completed', 'not-done', ['completed'], 1, null, undefined, ''];
+    expect(settledRightly('Immunization', IMM_1, statuses.map((status) => ({ status })))).toBe(2);
+    const ORG_1 = '(identifier.count() + name.count()) > 0';
+    const orgs = [{ identifier: [{ value: 'x' }] }, { name: 'x' }, { identifier: [] }, { identifier: [null] }, {}, { name: { id: 'x' } }];
+    expect(settledRightly('Organization', ORG_1, orgs)).toBe(2);
   });
 
   it("does not take a choice element's bare name for the element, as FHIRPath finds only rateQuantity and the like", () => {

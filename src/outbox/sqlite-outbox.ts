@@ -26,13 +26,6 @@ import {
 import { migrate } from './sqlite-schema';
 import { WalSync } from './wal-sync';
 
-/** How long a write waits for another connection's lock before it fails (SQLite's busy timeout), ms. */
-const BUSY_TIMEOUT_MS = 5000;
-/** How soon the group commit tries again for a lock another connection holds, ms. */
-const BUSY_RETRY_MS = 2;
-
-const isBusy = (err: unknown): boolean => (err as { code?: unknown }).code === 'SQLITE_BUSY';
-
 
 
 
@@ -40,8 +33,6 @@ export class SqliteOutbox implements Outbox {
   private readonly db: Database.Database;
   private readonly statements: Statements;
   private pending: PendingEnqueue[] = [];
-  /** When the group commit first found the write lock held, while it still waits for it. */
-  private busySince?: number;
   /** Makes an enqueue's commit durable on the thread pool; absent for ':memory:' (nothing to sync). */
   private readonly wal?: WalSync;
   /** One enqueue call, all or nothing: run inside the group's transaction, it is a SAVEPOINT. */
@@ -49,7 +40,7 @@ export class SqliteOutbox implements Outbox {
 
   /** Opens (creating if needed) the file and migrates it. ':memory:' gives a private, non-durable store. */
   constructor(readonly path: string) {
-    this.db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    this.db = new Database(path, { timeout: 5000 });
     try {
       const mode = this.db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal' && path !== ':memory:') {
@@ -123,14 +114,12 @@ export class SqliteOutbox implements Outbox {
       }
     });
     try {
-      if (this.wal) this.relaxed(() => this.withoutBusyWait(() => all.immediate()));
+      if (this.wal) this.relaxed(() => all.immediate());
       else all.immediate();
     } catch (err) {
-      if (isBusy(err) && this.retryLater(batch)) return;
       for (const call of batch) call.reject(err);
       return;
     }
-    this.busySince = undefined;
     const settle = (): void =>
       batch.forEach((call, i) => {
         const outcome = outcomes[i];
@@ -141,33 +130,6 @@ export class SqliteOutbox implements Outbox {
     this.wal.sync().then(settle, (err: unknown) => {
       for (const call of batch) call.reject(err);
     });
-  }
-
-  /**
-   * Another connection (the delivery thread's) holds the write lock: try again in a moment, with whatever has
-   * queued meanwhile, rather than in SQLite's busy handler, which sleeps the whole event loop (1, 2, 5, 10 ms
-   * ...) while requests wait. False once the lock has been out of reach for BUSY_TIMEOUT_MS: fail as before.
-   */
-  private retryLater(batch: PendingEnqueue[]): boolean {
-    const now = Date.now();
-    this.busySince ??= now;
-    if (now - this.busySince >= BUSY_TIMEOUT_MS) {
-      this.busySince = undefined;
-      return false;
-    }
-    this.pending = batch.concat(this.pending);
-    setTimeout(() => this.commitPending(), BUSY_RETRY_MS);
-    return true;
-  }
-
-  /** Runs `fn` with SQLite's busy wait off, so a held write lock fails at once with SQLITE_BUSY. */
-  private withoutBusyWait<T>(fn: () => T): T {
-    this.db.pragma('busy_timeout = 0');
-    try {
-      return fn();
-    } finally {
-      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    }
   }
 
   async idempotent(key: string): Promise<{ requestHash: string; ids: string[] } | undefined> {

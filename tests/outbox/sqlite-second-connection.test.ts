@@ -1,7 +1,6 @@
 /**
  * The SQLite outbox with a second connection writing the same file, as the delivery thread's does: a write
- * held by the other connection is waited for (the busy timeout), never an SQLITE_BUSY error; the group commit
- * waits on timers rather than in SQLite's busy handler, which would stop the event loop.
+ * held by the other connection is waited for (the busy timeout), never an SQLITE_BUSY error.
  */
 import { Worker } from 'node:worker_threads';
 import { SqliteOutbox } from '../../src/outbox/sqlite-outbox';
@@ -55,26 +54,6 @@ describe('the SQLite outbox beside a second connection', () => {
       const { released } = await holdWriteLock(tmp.file('outbox.sqlite'), 300);
       const [id] = await outbox.enqueue([submission('9434765919')]);
       await released;
-      expect((await outbox.get(id))?.state).toBe('queued');
-    } finally {
-      await outbox.close();
-      tmp.remove();
-    }
-  });
-
-  it('waits for the lock without stopping the event loop, so other requests go on meanwhile', async () => {
-    const tmp = tempDir();
-    const outbox = new SqliteOutbox(tmp.file('outbox.sqlite'));
-    try {
-      const { released } = await holdWriteLock(tmp.file('outbox.sqlite'), 300);
-      // SQLite's own busy handler sleeps the thread: no timer would fire until the lock was free.
-      let ticks = 0;
-      const ticker = setInterval(() => ticks++, 10);
-      const queued = outbox.enqueue([submission('9434765919')]);
-      const [id] = await queued;
-      clearInterval(ticker);
-      await released;
-      expect(ticks).toBeGreaterThanOrEqual(10);
       expect((await outbox.get(id))?.state).toBe('queued');
     } finally {
       await outbox.close();

@@ -141,8 +141,21 @@ export function append(result: unknown[], value: unknown): void {
 /** A condition's truth, and and/or's (undefined is false). */
 export const truthy = (value: unknown): boolean => boolean(value) === true;
 
-/** An operand of `&`: nothing is "", a string itself, anything else as jsonata's $string writes it. */
-export const text = (value: unknown): string => (value === undefined ? '' : typeof value === 'string' ? value : toJsonataString(value));
+/**
+ * jsonata's $string of a finite number without its JSON.stringify and replacer: an integer as JSON writes it,
+ * anything else to 15 significant digits, as its replacer rounds it.
+ */
+const numberText = (n: number): string => (Number.isInteger(n) ? JSON.stringify(n) : JSON.stringify(Number(n.toPrecision(15))));
+
+/** $string(x) for x given: nothing stays nothing. */
+export function string(value: unknown): string | undefined {
+  if (value === undefined || typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return numberText(value);
+  return toJsonataString(value);
+}
+
+/** An operand of `&`: nothing is "", anything else as $string writes it. */
+export const text = (value: unknown): string => (value === undefined ? '' : string(value)!);
 
 export const equal = (l: unknown, r: unknown): boolean => l !== undefined && r !== undefined && deepEqual(l, r);
 export { compare, lookup };
@@ -177,8 +190,6 @@ export function uppercase(value: unknown): unknown {
   return value.toUpperCase();
 }
 
-/** $string(x) with x given. */
-export const string = (value: unknown): unknown => (value === undefined || typeof value === 'string' ? value : toJsonataString(value));
 
 type Callback = (value: unknown, key: unknown, whole: unknown) => unknown;
 

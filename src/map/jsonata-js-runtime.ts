@@ -217,6 +217,56 @@ export function each(obj: unknown, callback: Callback): Sequence {
   return result;
 }
 
+/**
+ * A built-in of signature <s-:s> ($lowercase, $base64encode, $encodeUrlComponent, ...) given its one argument:
+ * a string or nothing passes the check; no context is read, so it is the same as a tail call.
+ */
+export function stringFunction(builtin: Builtin, value: unknown): unknown {
+  if (value !== undefined && typeof value !== 'string') bail(); // jsonata: T0410
+  return builtin.implementation.call({ createSequence }, value);
+}
+
+interface RegexMatch {
+  match: string;
+  start: number;
+  end: number;
+  groups: string[];
+  next: () => never;
+}
+
+/**
+ * $replace(str, /regex/, function) as jsonata's replace and its regex matcher (evaluateRegex: a fresh RegExp
+ * each evaluation, flags always with g, the next match from lastIndex), synchronous. The match object has
+ * jsonata's keys; calling its next from JSONata is outside the compiled subset.
+ */
+export function replaceRegex(str: unknown, pattern: RegExp, replacer: (match: RegexMatch) => unknown): unknown {
+  if (str === undefined) return undefined;
+  if (typeof str !== 'string') bail(); // jsonata: T0410
+  const re = new RegExp(pattern);
+  const matcher = (from: number): RegexMatch | undefined => {
+    re.lastIndex = from;
+    const m = re.exec(str);
+    return m === null ? undefined : { match: m[0], start: m.index, end: m.index + m[0].length, groups: m.slice(1), next: bail };
+  };
+  let matches = matcher(0);
+  if (matches === undefined) return str;
+  let result = '';
+  let position = 0;
+  while (matches !== undefined) {
+    result += str.substring(position, matches.start);
+    const replacedWith = replacer(matches);
+    if (typeof replacedWith !== 'string') bail(); // jsonata: D3012
+    result += replacedWith;
+    position = matches.start + matches.match.length;
+    if (re.lastIndex >= str.length) matches = undefined;
+    else {
+      matches = matcher(re.lastIndex);
+      if (matches && matches.match === '') bail(); // jsonata: D1004
+    }
+  }
+  return result + str.substring(position);
+}
+
 /** Any other synchronous built-in, with jsonata's signature check, as the synchronous evaluator calls it. */
 export const callBuiltin = (builtin: Builtin, args: unknown[], input: unknown): unknown => apply(builtin, args, input);
 

@@ -56,10 +56,13 @@ class Fn {
 }
 
 /** Built-ins with inline code or a runtime helper; the rest of GENERIC_BUILTINS through jsonata's signature check. */
-const SPECIAL_BUILTINS = new Set(['count', 'exists', 'merge', 'uppercase', 'string', 'map', 'each']);
+const SPECIAL_BUILTINS = new Set(['count', 'exists', 'merge', 'uppercase', 'string', 'map', 'each', 'replace']);
+/** Built-ins of signature <s-:s>, called directly when given their one argument. */
+const STRING_FUNCTIONS = new Set(['lowercase', 'trim', 'base64encode', 'base64decode', 'encodeUrlComponent', 'decodeUrlComponent', 'encodeUrl', 'decodeUrl']);
 const GENERIC_BUILTINS = new Set([
   'lowercase', 'substring', 'substringBefore', 'substringAfter', 'trim', 'length', 'join', 'number', 'boolean', 'not',
   'keys', 'append', 'sum', 'max', 'min', 'distinct', 'round', 'floor', 'ceil', 'abs', 'reverse', 'type', 'error',
+  ...STRING_FUNCTIONS,
 ]);
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -272,7 +275,18 @@ class Compiler {
           const list = this.node(args[0], fn, scope).code;
           return result(`R_${name}(${list}, ${this.callback(args[1], fn, scope)})`, 'any', false, true);
         }
+        case 'replace': {
+          // $replace(str, /regex/, function): async in jsonata 2.x, synchronous here.
+          if (args.length !== 3 || args[1].type !== 'regex' || args[1].predicate || args[1].keepArray) throw new Unsupported('$replace other than with a regex and a function');
+          const str = this.node(args[0], fn, scope).code;
+          const pattern = this.constant((args[1].value as RegExp).toString());
+          return result(`R_replaceRegex(${str}, ${pattern}, ${this.callback(args[2], fn, scope)})`, 'string', false, false);
+        }
         default: {
+          if (STRING_FUNCTIONS.has(name) && args.length === 1) {
+            this.builtinsUsed.add(name);
+            return result(`R_stringFunction(B.${name}, ${one()})`, 'string', false, false);
+          }
           // jsonata hands a trampolined call the caller's context; only a built-in that reads its context could tell.
           if (raw) throw new Unsupported(`$${name} as a tail call`);
           this.builtinsUsed.add(name);

@@ -36,6 +36,9 @@ describe('a JSONata expression compiled to JavaScript', () => {
     ['a path of names from a variable through an array', '($v := data; $v.list.name)', { data: { list: [{ name: 'a' }, { name: 'b' }] } }],
     ['a function whose last call is a tail call', '($g := function($x) { $x }; $f := function($x) { $g($x) }; [$f(list), $f("a")])', { list: [1, 2] }],
     ['other built-ins through their signature', '[$distinct(list), $substring("abcdef", 1, 3), $join(["a", "b"], "-")]', { list: [1, 1, 2] }],
+    ['string built-ins of one argument', '[$lowercase(s), $trim("  a  b "), $base64encode(s), $encodeUrlComponent("a b/é"), $decodeUrlComponent("%C3%A9"), $lowercase(missing)]', { s: 'AbC' }],
+    ['$replace with a regex and a function, as care-note encodes UTF-8', '$replace(s, /([a-c])(x)?/, function($m) { $m.match & "(" & $m.start & "," & $m.end & "," & $count($m.groups) & ")" })', { s: 'zaxbyc' }],
+    ['$replace of nothing, and with no match', '[$replace(missing, /a/, function($m) { "b" }), $replace("zzz", /a/, function($m) { "b" })]', {}],
   ])('%s, as the interpreter does', async (_name, source, input) => {
     const { fast, reference } = await both(source, input);
     expect(fast).toBe(reference);
@@ -56,6 +59,7 @@ describe('a JSONata expression compiled to JavaScript', () => {
     await handsOn('$uppercase(n)', { n: 1 }); // T0410
     await handsOn('$each(list, function($v) { $v })', { list: [1] }); // T0410
     await handsOn('$merge(["a"])', {}); // T0412
+    await handsOn('$replace("a", /a/, function($m) { 1 })', {}); // D3012
     await handsOn('name', [{ name: 'a' }]); // an array input is an outer sequence
     await handsOn('items.{ "n": name }', { items: [[{ name: 'a' }]] }); // an array as a step's context
   });
@@ -64,7 +68,8 @@ describe('a JSONata expression compiled to JavaScript', () => {
     ['sorting', 'items^(name)'],
     ['grouping', 'items{ name: value }'],
     ['computed object keys', 'items.{ name: value }'],
-    ['a regular expression', '$replace(s, /a/, "b")'],
+    ['$replace with a string replacement', '$replace(s, /a/, "b")'],
+    ['a regular expression elsewhere', '$match(s, /a/)'],
     ['arithmetic', 'n + 1'],
     ['a function as a value', '($f := function($x) { $x }; $f)'],
     ['a block variable hiding another', '($x := 1; ($x := 2; $x))'],

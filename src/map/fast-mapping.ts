@@ -17,16 +17,25 @@ export interface FastMapping {
 }
 
 export function fastMapping(expression: jsonata.Expression): FastMapping {
-  let chain: Promise<SyncEvaluate[]> | undefined;
-  const load = () =>
-    (chain ??= Promise.all([compileJs(expression), compileSync(expression)]).then((runs) => runs.filter((r): r is SyncEvaluate => r !== undefined)));
+  let compiled: Promise<SyncEvaluate | undefined> | undefined;
+  // Compiled only when first needed: most mappings never hand a record on, and compiling costs start-up time.
+  let sync: Promise<SyncEvaluate | undefined> | undefined;
   return {
     async evaluate(input, bindings) {
-      for (const run of await load()) {
+      const run = await (compiled ??= compileJs(expression));
+      if (run) {
         try {
           return run(input, bindings);
         } catch (err) {
-          if (!(err instanceof Unsupported)) break;
+          if (!(err instanceof Unsupported)) return expression.evaluate(input, bindings);
+        }
+      }
+      const next = await (sync ??= compileSync(expression));
+      if (next) {
+        try {
+          return next(input, bindings);
+        } catch {
+          // the interpreter, below
         }
       }
       return expression.evaluate(input, bindings);

@@ -32,13 +32,11 @@ class MappingFailure extends Error {
 }
 
 /** meta for every resource: the profile it claims, and where it came from (source system, provider ODS code). */
-export function provenanceMeta(record: ProviderRecord, profile: string): Meta {
-  return {
-    profile: [profile],
-    source: `urn:care-record-gateway:${record.careProvider.odsCode}:${encodeURIComponent(record.sourceSystem)}`,
-    tag: [{ system: ODS_CODE_SYSTEM, code: record.careProvider.odsCode }],
-  };
+export function provenanceMeta(record: ProviderRecord, profile: string, source: string = metaSource(record)): Meta {
+  return { profile: [profile], source, tag: [{ system: ODS_CODE_SYSTEM, code: record.careProvider.odsCode }] };
 }
+
+const metaSource = (record: ProviderRecord) => `urn:care-record-gateway:${record.careProvider.odsCode}:${encodeURIComponent(record.sourceSystem)}`;
 
 /**
  * What JSON.parse(JSON.stringify(value)) gives, without building the string: plain arrays and objects (no
@@ -79,13 +77,17 @@ export function plainJson(value: unknown): unknown {
 }
 
 export async function mapRecord(mapping: RecordTypeMapping, record: ProviderRecord, path: string): Promise<MapResult> {
+  // Worked out once a record rather than once a resource (vital signs make up to ten).
+  let source: string | undefined;
+  let base: string | undefined;
   const bindings = {
-    meta: (profile: string) => provenanceMeta(record, profile),
+    meta: (profile: string) => provenanceMeta(record, profile, (source ??= metaSource(record))),
     /** The identifier that makes this record's resource findable again: "<ODS>/<type>/<recordId>[/<part>]". */
-    recordIdentifier: (part?: string) => ({
-      system: PROVIDER_RECORD_SYSTEM,
-      value: [record.careProvider.odsCode, record.type, record.recordId, part].filter(Boolean).join('/'),
-    }),
+    recordIdentifier: (part?: string) => {
+      base ??= [record.careProvider.odsCode, record.type, record.recordId].filter(Boolean).join('/');
+      // What [..., part].filter(Boolean).join('/') gives.
+      return { system: PROVIDER_RECORD_SYSTEM, value: !part ? base : base === '' ? `${part}` : `${base}/${part}` };
+    },
     /** A conditional reference to the person by NHS number, resolved by the SCR inside the transaction. */
     patientReference: () => {
       if (record.nhsNumber === undefined) {

@@ -47,8 +47,9 @@ const HEALTHY_MS = 60_000;
 
 /**
  * The thread's young generation (V8's nursery), MB. V8 gives a thread the main isolate's 32 MB by default, of
- * which a delivery thread uses little: with 16 the gateway peaked ~20 MB lower in a 30,000-record bulk
- * (bench/PERFORMANCE.md, session 5). Much smaller costs CPU: more short-lived answers survive to the old space.
+ * which a delivery thread uses little: with 12 a 30,000-record bulk peaked at 280 against 301-309 MB RSS
+ * (bench/PERFORMANCE.md, session 5). Much smaller costs CPU (a prepare thread at 16 against 64 MB: 1.45x), as
+ * more short-lived objects survive into the old generation; 16 is the compromise.
  */
 const YOUNG_GENERATION_MB = 16;
 

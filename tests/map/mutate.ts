@@ -5,20 +5,12 @@
  * type. The same seed gives the same records.
  */
 import type { ProviderRecord } from '../../src/map/map-record';
+import { seededRandom } from '../support/seeded-random';
 
 export type Random = () => number;
 
 /** mulberry32: small, seedable, good enough to pick test cases. */
-export function seeded(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seeded: (seed: number) => Random = seededRandom;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Container = Json[] | { [key: string]: Json };

@@ -4,6 +4,7 @@
  * Used by differential.test.ts (a bounded run) and scripts/validator-diff.ts (as many mutations as asked).
  */
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4';
+import { seededRandom } from '../support/seeded-random';
 import { loadExamples } from './examples';
 import { mutationsOf } from './mutations';
 
@@ -20,16 +21,7 @@ export interface Case {
 }
 
 /** A small seeded generator (mulberry32), so a failing case can be found again from its seed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const random = seededRandom;
 
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 

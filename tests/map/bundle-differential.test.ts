@@ -3,8 +3,6 @@
  * (tests/map/reference, as of main d86e065): the same Bundle, byte for byte as JSON, for every record of the
  * care home, and the same rewriteReferences answer for seeded random mutations of their resources.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Resource } from 'fhir/r4';
 import { mapRecord, type ProviderRecord } from '../../src/map/map-record';
 import { loadMappings } from '../../src/map/mapping-registry';
@@ -13,8 +11,8 @@ import { rewriteReferences, transactionBundle } from '../../src/map/transaction'
 import { withProvenance as referenceWithProvenance } from './reference/provenance';
 import { rewriteReferences as referenceRewrite, transactionBundle as referenceTransactionBundle } from './reference/transaction';
 import { mutate, random } from '../validate/differential';
+import { careHomeRecords } from '../support/care-home';
 
-const CARE_HOME = path.resolve(__dirname, '..', 'fixtures', 'care-home', 'records.ndjson');
 const ACCEPTED_AT = new Date('2026-11-24T10:00:00Z');
 
 interface Mapped {
@@ -26,11 +24,7 @@ interface Mapped {
 
 async function careHome(): Promise<Mapped[]> {
   const mappings = loadMappings();
-  const records = fs
-    .readFileSync(CARE_HOME, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as ProviderRecord);
+  const records = careHomeRecords();
   const out: Mapped[] = [];
   for (const record of records) {
     const mapping = mappings.types.get(record.type)!;

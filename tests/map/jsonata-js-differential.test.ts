@@ -5,26 +5,19 @@
  * compiled code hands on (Unsupported) is run by the next evaluator in production; here it is counted, and
  * none of the examples or care-home records may be one.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { compileJs, type CompiledMapping } from '../../src/map/jsonata-js';
 import { Unsupported } from '../../src/map/jsonata-runtime';
 import { mapRecord, type ProviderRecord } from '../../src/map/map-record';
 import type { RecordTypeMapping } from '../../src/map/mapping-registry';
 import { mutations, seeded, valuePool } from './mutate';
 import { asIngested, exampleRecord, registry } from './record-type';
+import { careHomeRecords } from '../support/care-home';
 
 const types = [...registry.types.keys()].sort();
 /** Mappings outside the compiled subset, which the synchronous evaluator or the interpreter runs. */
 const NOT_COMPILED: string[] = [];
 
-function careHome(): ProviderRecord[] {
-  return fs
-    .readFileSync(path.join(__dirname, '../fixtures/care-home/records.ndjson'), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as ProviderRecord);
-}
+const careHome = careHomeRecords;
 
 const compiled = new Map<string, CompiledMapping>();
 beforeAll(async () => {

@@ -6,6 +6,7 @@ import { compileSync } from '../../src/map/jsonata-sync';
 import { mapRecord, plainJson, type ProviderRecord } from '../../src/map/map-record';
 import type { RecordTypeMapping } from '../../src/map/mapping-registry';
 import { asIngested, registry } from './record-type';
+import { careHomeRecords } from '../support/care-home';
 
 /** The same mapping run by jsonata's interpreter only: the reference the synchronous evaluator must match. */
 function interpreted(mapping: RecordTypeMapping): RecordTypeMapping {
@@ -14,11 +15,7 @@ function interpreted(mapping: RecordTypeMapping): RecordTypeMapping {
 
 function fixtureRecords(): ProviderRecord[] {
   const dir = path.join(__dirname, '../fixtures');
-  const careHome = fs
-    .readFileSync(path.join(dir, 'care-home/records.ndjson'), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as ProviderRecord);
+  const careHome = careHomeRecords();
   const singles = fs
     .readdirSync(path.join(dir, 'records'))
     .filter((f) => f.endsWith('.json') && !f.endsWith('.expected.json'))

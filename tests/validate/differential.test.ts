@@ -6,16 +6,14 @@
  * DIFF_MUTATIONS (default 3,000) and DIFF_SEED (default 7) widen the search:
  * `DIFF_MUTATIONS=100000 DIFF_SEED=11 npx jest tests/validate/differential`.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Resource } from 'fhir/r4';
 import { mapRecord, type ProviderRecord } from '../../src/map/map-record';
 import { loadMappings } from '../../src/map/mapping-registry';
 import { loadValidator } from '../../src/validate';
 import { loadValidator as loadReferenceValidator } from './reference';
 import { baseCases, type Case, compare, mutatedCases } from './differential';
+import { careHomeRecords } from '../support/care-home';
 
-const CARE_HOME = path.resolve(__dirname, '..', 'fixtures', 'care-home', 'records.ndjson');
 const MUTATIONS = Number(process.env.DIFF_MUTATIONS ?? 3000);
 const SEED = Number(process.env.DIFF_SEED ?? 7);
 /** Records of the care home mapped for the comparison (all of them with DIFF_MUTATIONS above the default). */
@@ -23,11 +21,7 @@ const CARE_HOME_RECORDS = MUTATIONS > 3000 ? Infinity : 400;
 
 async function careHomeCases(): Promise<Case[]> {
   const mappings = loadMappings();
-  const records = fs
-    .readFileSync(CARE_HOME, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as ProviderRecord);
+  const records = careHomeRecords();
   // Every record type, then in file order up to the limit.
   const byType = new Map<string, ProviderRecord>();
   for (const r of records) if (!byType.has(r.type)) byType.set(r.type, r);

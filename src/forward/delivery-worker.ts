@@ -10,7 +10,7 @@ import { issue, outcome } from '../fhir/operation-outcome';
 import { ScrError } from '../fhir/scr-error';
 import type { Logger } from '../observability/logger';
 import type { DeliveryObserver, DeliveryOutcome } from '../observability/metrics';
-import type { ClaimedSubmission, Outbox } from '../outbox/outbox';
+import { OutboxStateError, type ClaimedSubmission, type Outbox } from '../outbox/outbox';
 import { retryDelayMs } from './backoff';
 import { CircuitBreaker, type BreakerOptions, type BreakerSnapshot } from './circuit-breaker';
 import { alone, packSubmissions, splitResponse, type DeliveryGroup } from './combine';
@@ -206,7 +206,7 @@ export class DeliveryWorker {
       results = await this.record(group, response, failure);
     } catch (err) {
       this.reportCircuit();
-      // The outcome could not be stored; the rows stay 'delivering' until recover() at the next start-up.
+      // Not stored after every try (store()); the rows stay 'delivering' until recover() at the next start-up.
       this.options.logger.error('recording a delivery outcome failed', { ...log, error: err });
       return;
     }
@@ -228,12 +228,12 @@ export class DeliveryWorker {
     if (!failure) {
       this.breaker.succeeded();
       const responses = splitResponse(response, group.parts);
-      await outbox.markAllDelivered(group.submissions.map((s, i) => ({ id: s.id, response: responses[i] })));
+      await this.store(() => outbox.markAllDelivered(group.submissions.map((s, i) => ({ id: s.id, response: responses[i] }))));
       return group.submissions.map(() => 'delivered');
     }
     if (!failure.retryable) {
       this.breaker.succeeded(); // the SCR is up and answering; it just refuses this one
-      await outbox.markDead(group.submissions[0].id, 'rejected', failure.outcome);
+      await this.store(() => outbox.markDead(group.submissions[0].id, 'rejected', failure.outcome));
       return ['rejected'];
     }
     const holdMs = failure.retryAfterMs === undefined ? undefined : Math.min(failure.retryAfterMs, this.options.backoffMaxMs);
@@ -250,7 +250,7 @@ export class DeliveryWorker {
   private async retryOrGiveUp(submission: ClaimedSubmission, failure: ScrError): Promise<Outcome> {
     const attempt = submission.attempts + 1;
     if (attempt >= this.options.maxAttempts) {
-      await this.options.outbox.markDead(submission.id, 'failed', withAttempts(failure.outcome, attempt));
+      await this.store(() => this.options.outbox.markDead(submission.id, 'failed', withAttempts(failure.outcome, attempt)));
       return 'failed';
     }
     const delayMs = retryDelayMs(
@@ -258,8 +258,26 @@ export class DeliveryWorker {
       attempt,
       failure.retryAfterMs,
     );
-    await this.options.outbox.markRetry(submission.id, failure.outcome, new Date(Date.now() + delayMs));
+    await this.store(() => this.options.outbox.markRetry(submission.id, failure.outcome, new Date(Date.now() + delayMs)));
     return 'retry';
+  }
+
+  /**
+   * One outcome write, tried again after a failure (the database busy past its timeout, a dropped
+   * connection): given up, the submissions would stay 'delivering' until recover() at the next start-up.
+   * Each write is one transaction, so a failed try wrote nothing; a submission no longer ours
+   * (OutboxStateError) is not tried again.
+   */
+  private async store(write: () => Promise<void>): Promise<void> {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await write();
+      } catch (err) {
+        if (err instanceof OutboxStateError || tries >= STORE_RETRY_MS.length) throw err;
+        this.options.logger.warn('storing a delivery outcome failed; trying again', { error: err, inMs: STORE_RETRY_MS[tries] });
+        await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_MS[tries]));
+      }
+    }
   }
 
   /** Tell onCircuit when the breaker's opening time has changed since it last heard. */
@@ -284,6 +302,9 @@ export class DeliveryWorker {
     });
   }
 }
+
+/** Waits before each further try of an outcome write that failed: ~8.6 s in all, beyond SQLite's busy timeout. */
+const STORE_RETRY_MS = [100, 500, 1000, 2000, 5000];
 
 const ids = (group: DeliveryGroup): string[] => group.submissions.map((s) => s.id);
 

@@ -63,6 +63,27 @@ describe('DeliveryWorker against a loopback SCR', () => {
     expect(server.requests).toHaveLength(3);
   });
 
+  it('tries an outcome write again when the database is busy, so the submission does not stay delivering', async () => {
+    const server = await startScr(() => ok());
+    // The outbox refuses the first two writes of an outcome as SQLite does when another connection holds the
+    // write lock past the busy timeout; everything else is the real outbox.
+    let refusals = 2;
+    const busy: typeof outbox = Object.create(outbox, {
+      markAllDelivered: {
+        value: (...args: Parameters<SqliteOutbox['markAllDelivered']>) => {
+          if (refusals-- > 0) return Promise.reject(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }));
+          return outbox.markAllDelivered(...args);
+        },
+      },
+    });
+    startWorker(server.url, { outbox: busy });
+    const [id] = await outbox.enqueue([submission(PATIENT_A)]);
+    await waitFor(settled(id));
+    expect(await outbox.get(id)).toMatchObject({ state: 'delivered', attempts: 1 });
+    expect(server.requests).toHaveLength(1);
+    expect(logLines.filter((l) => l.includes('storing a delivery outcome failed; trying again'))).toHaveLength(2);
+  });
+
   it("dead-letters a 422 at once with the SCR's outcome, without holding back another patient", async () => {
     const server = await startScr(({ nhsNumber }) => (nhsNumber === PATIENT_A ? unprocessable('birth date is in the future') : ok()));
     startWorker(server.url, { concurrency: 1 });

@@ -14,7 +14,7 @@
  */
 import jsonata from 'jsonata';
 import * as runtime from './jsonata-js-runtime';
-import { type Builtin, isBuiltin, type Node, setStringFormatter, createSequence, Unsupported } from './jsonata-runtime';
+import { type Builtin, collectVariables, isBuiltin, type Node, setStringFormatter, createSequence, Unsupported } from './jsonata-runtime';
 
 export type CompiledMapping = (input: unknown, bindings: Record<string, unknown>) => unknown;
 
@@ -465,22 +465,11 @@ async function jsonataBuiltin(name: string): Promise<Builtin | undefined> {
   return isBuiltin(found) ? found : undefined;
 }
 
-function freeVariables(node: unknown, into: Set<string>): void {
-  if (!node || typeof node !== 'object') return;
-  if (Array.isArray(node)) {
-    for (const n of node) freeVariables(n, into);
-    return;
-  }
-  const n = node as Node;
-  if (n.type === 'variable' && typeof n.value === 'string' && n.value !== '') into.add(n.value);
-  for (const [key, v] of Object.entries(n)) if (key !== 'position') freeVariables(v, into);
-}
-
 /** The generated source for an expression, or undefined when it uses something outside the subset. Async only for jsonata's built-ins. */
 export async function compileJsSource(expression: jsonata.Expression): Promise<{ source: string; builtins: Record<string, Builtin> } | undefined> {
   const ast = expression.ast() as unknown as Node;
   const names = new Set<string>();
-  freeVariables(ast, names);
+  collectVariables(ast, names);
   const builtins: Record<string, Builtin> = {};
   for (const name of names) {
     const builtin = await jsonataBuiltin(name);

@@ -295,3 +295,15 @@ export function setStringFormatter(format: (value: unknown) => string): void {
   stringFormatter = format;
 }
 export const toJsonataString = (value: unknown): string => stringFormatter(value);
+
+/** Every variable name an expression's AST mentions (its parse positions skipped), for both compilers' checks. */
+export function collectVariables(node: unknown, into: Set<string>): void {
+  if (!node || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const n of node) collectVariables(n, into);
+    return;
+  }
+  const n = node as Node;
+  if (n.type === 'variable' && typeof n.value === 'string' && n.value !== '') into.add(n.value);
+  for (const [key, value] of Object.entries(n)) if (key !== 'position') collectVariables(value, into);
+}

@@ -25,6 +25,7 @@ import {
   isSequence,
   type Lambda,
   LITERALS,
+  collectVariables,
   lookup,
   setStringFormatter,
   type Node,
@@ -337,17 +338,6 @@ class Compiler {
     const params = expr.arguments!;
     return (input, env): Lambda => ({ _jsonata_lambda: true, input, environment: env, arguments: params, body });
   }
-}
-
-function collectVariables(node: unknown, into: Set<string>): void {
-  if (!node || typeof node !== 'object') return;
-  if (Array.isArray(node)) {
-    for (const n of node) collectVariables(n, into);
-    return;
-  }
-  const n = node as Node;
-  if (n.type === 'variable' && typeof n.value === 'string' && n.value !== '') into.add(n.value);
-  for (const [key, value] of Object.entries(n)) if (key !== 'position') collectVariables(value, into);
 }
 
 async function jsonataBuiltin(name: string): Promise<Builtin | undefined> {

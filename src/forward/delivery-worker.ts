@@ -33,6 +33,13 @@ export interface DeliveryWorkerOptions {
   batchSize?: number;
   /** Entries in one combined transaction, at most (default 500); a larger submission goes on its own. */
   batchMaxEntries?: number;
+  /**
+   * After a claim that took all the due work, wait this long before claiming again (default 0), so records
+   * that arrive one by one travel together: one claim, one SCR transaction and one outcome write for several
+   * instead of one each. The first record after a quiet spell is claimed at once; a full claim (a backlog)
+   * is followed by the next at once.
+   */
+  coalesceMs?: number;
   /** Default: open after 5 consecutive retryable failures, probe again after 30 s. */
   breaker?: BreakerOptions;
   metrics?: DeliveryObserver;
@@ -46,6 +53,7 @@ export class DeliveryWorker {
   private readonly concurrency: number;
   private readonly batchSize: number;
   private readonly batchMaxEntries: number;
+  private readonly coalesceMs: number;
   private readonly breaker: CircuitBreaker;
   private readonly inFlight = new Set<Promise<unknown>>();
   private loop?: Promise<void>;
@@ -55,12 +63,16 @@ export class DeliveryWorker {
   private control: Promise<void> = Promise.resolve();
   private controlVersion = 0;
   private wake?: () => void;
+  private stopGathering?: () => void;
   private reportedOpenUntil = 0;
+  /** When the stored pause flag was last read (it is read at most once a poll interval). */
+  private pauseReadAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.concurrency = Math.max(1, options.concurrency ?? 4);
     this.batchSize = Math.max(1, options.batchSize ?? 1);
     this.batchMaxEntries = Math.max(1, options.batchMaxEntries ?? 500);
+    this.coalesceMs = Math.max(0, options.coalesceMs ?? 0);
     this.breaker = new CircuitBreaker(options.breaker ?? { failureThreshold: 5, coolDownMs: 30_000 });
   }
 
@@ -91,6 +103,7 @@ export class DeliveryWorker {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
+    this.stopGathering?.();
     await this.loop;
     await Promise.all(this.inFlight);
     this.loop = undefined;
@@ -135,31 +148,30 @@ export class DeliveryWorker {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      let started = 0;
+      let claimed = { started: 0, all: false };
       try {
-        started = await this.step();
+        claimed = await this.step();
       } catch (err) {
         this.options.logger.error('claiming from the outbox failed', { error: err });
       }
-      if (started === 0 && !this.stopping) await this.sleep(this.options.pollIntervalMs);
+      if (this.stopping) break;
+      if (claimed.started === 0) await this.sleep(this.options.pollIntervalMs);
+      else if (claimed.all && this.coalesceMs > 0) await this.gather(this.coalesceMs);
     }
   }
 
   /**
    * One step of the loop: claim as much due work as the free slots (and the breaker) allow, a batch a slot,
    * pack it into transactions and start them. A half-open breaker's probe is one submission on its own.
+   * Answers how many submissions it started, and whether that was all the due work (fewer than asked for).
    */
-  private async step(): Promise<number> {
+  private async step(): Promise<{ started: number; all: boolean }> {
     const slots = Math.min(this.concurrency - this.inFlight.size, this.breaker.permits());
-    if (slots <= 0) return 0;
-    const version = this.controlVersion;
-    await this.control;
-    const stored = await this.options.outbox.isPaused();
-    // A pause or resume called here while we read is newer than what we read.
-    if (version === this.controlVersion) this.observePaused(stored, 'in the outbox (by an operator, maybe on another replica)');
-    if (this.pausedFlag) return 0;
+    if (slots <= 0) return { started: 0, all: false };
+    if (await this.pausedInOutbox()) return { started: 0, all: false };
     const probing = this.breaker.state() === 'half-open';
-    const claimed = await this.options.outbox.claim(probing ? 1 : slots * this.batchSize);
+    const limit = probing ? 1 : slots * this.batchSize;
+    const claimed = await this.options.outbox.claim(limit);
     if (probing && claimed.length > 0) this.breaker.probeStarted();
     this.reportCircuit();
     for (const group of packSubmissions(claimed, this.batchSize, this.batchMaxEntries)) {
@@ -171,7 +183,25 @@ export class DeliveryWorker {
         });
       this.inFlight.add(delivery);
     }
-    return claimed.length;
+    return { started: claimed.length, all: claimed.length < limit };
+  }
+
+  /**
+   * Whether delivery is paused. This worker's own pause and resume count at once; the flag stored in the
+   * outbox (set by an operator through another replica) is read at most once a poll interval, as a claim
+   * may be made every few milliseconds under load.
+   */
+  private async pausedInOutbox(): Promise<boolean> {
+    const now = performance.now();
+    if (now - this.pauseReadAt >= this.options.pollIntervalMs) {
+      const version = this.controlVersion;
+      await this.control;
+      const stored = await this.options.outbox.isPaused();
+      this.pauseReadAt = now;
+      // A pause or resume called here while we read is newer than what we read.
+      if (version === this.controlVersion) this.observePaused(stored, 'in the outbox (by an operator, maybe on another replica)');
+    }
+    return this.pausedFlag;
   }
 
   /**
@@ -287,6 +317,21 @@ export class DeliveryWorker {
     if (snapshot.openUntil === this.reportedOpenUntil) return;
     this.reportedOpenUntil = snapshot.openUntil;
     this.options.onCircuit(snapshot);
+  }
+
+  /** Let due work gather for `ms`: new work and finished sends do not cut it short, only stop() does. */
+  private gather(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.stopGathering = undefined;
+        resolve();
+      }, ms);
+      this.stopGathering = () => {
+        clearTimeout(timer);
+        this.stopGathering = undefined;
+        resolve();
+      };
+    });
   }
 
   /** Wait for the poll interval, or less if woken by new work, a finished send, resume() or stop(). */

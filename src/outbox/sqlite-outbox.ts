@@ -194,11 +194,11 @@ export class SqliteOutbox implements Outbox {
    */
   private relaxed<T>(fn: () => T): T {
     if (this.path === ':memory:') return fn();
-    this.db.pragma('synchronous = NORMAL');
+    this.statements.synchronousNormal.run();
     try {
       return fn();
     } finally {
-      this.db.pragma('synchronous = FULL');
+      this.statements.synchronousFull.run();
     }
   }
 
@@ -341,6 +341,9 @@ function prepareStatements(db: Database.Database) {
     setPaused: db.prepare('UPDATE delivery_control SET paused = ?'),
     isPaused: db.prepare('SELECT paused FROM delivery_control'),
     probeWrite: db.prepare(`UPDATE submissions SET updated_at = updated_at WHERE seq = -1`),
+    // Prepared once: db.pragma() compiles its statement at every call, and relaxed() makes two a write.
+    synchronousNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+    synchronousFull: db.prepare('PRAGMA synchronous = FULL'),
   };
 }
 

@@ -22,6 +22,12 @@ describe('configuration', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  it('coalesces deliveries for 20 ms unless told otherwise, and refuses a negative wait', () => {
+    expect(loadConfig({}).delivery.coalesceMs).toBe(20);
+    expect(loadConfig({ DELIVERY_COALESCE_MS: '0' }).delivery.coalesceMs).toBe(0);
+    expect(() => loadConfig({ DELIVERY_COALESCE_MS: '-5' })).toThrow(/DELIVERY_COALESCE_MS must be between/);
+  });
+
   it('drops a trailing slash from the SCR base URL', () => {
     expect(loadConfig({ SCR_BASE_URL: 'https://scr.example.nhs.uk/fhir/' }).scrBaseUrl).toBe('https://scr.example.nhs.uk/fhir');
   });

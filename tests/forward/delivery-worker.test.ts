@@ -275,6 +275,37 @@ describe('DeliveryWorker sending several patients in one transaction', () => {
     expect(again.flat().sort()).toEqual(PEOPLE.slice(0, 3).sort());
   });
 
+  it('sends the first record after a quiet spell at once, and lets records arriving one by one gather while it coalesces', async () => {
+    const server = await startScr(({ bundle }) => answerEach(bundle));
+    const w = startWorker(server.url, { concurrency: 4, batchSize: 10, coalesceMs: 300 });
+    const enqueue = async (nhs: string): Promise<string> => {
+      const [id] = await outbox.enqueue([submission(nhs)]);
+      w.notify();
+      return id;
+    };
+    const first = await enqueue(PEOPLE[0]);
+    await waitFor(settled(first));
+    // Inside the 300 ms after that claim: three arrive apart, and travel together.
+    const later: string[] = [];
+    for (const nhs of PEOPLE.slice(1, 4)) {
+      later.push(await enqueue(nhs));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (const id of later) await waitFor(settled(id));
+    expect(server.requests.map((r) => peopleIn(r.bundle))).toEqual([[PEOPLE[0]], PEOPLE.slice(1, 4)]);
+  });
+
+  it('without coalescing, claims each record as it is notified', async () => {
+    const server = await startScr(({ bundle }) => answerEach(bundle));
+    const w = startWorker(server.url, { concurrency: 4, batchSize: 10, coalesceMs: 0 });
+    for (const nhs of PEOPLE.slice(0, 3)) {
+      const [id] = await outbox.enqueue([submission(nhs)]);
+      w.notify();
+      await waitFor(settled(id));
+    }
+    expect(server.requests.map((r) => peopleIn(r.bundle))).toEqual(PEOPLE.slice(0, 3).map((nhs) => [nhs]));
+  });
+
   it("never puts one patient's next submission in a transaction before the one ahead of it is delivered", async () => {
     const server = await startScr(({ bundle }) => answerEach(bundle));
     const first = submission(PEOPLE[0], 'resident:R-1@1');

@@ -27,6 +27,9 @@ import { RetentionJob } from './outbox/retention';
 import { openSecondaryUses } from './secondary';
 import { lazyValidator, loadValidator } from './validate';
 
+/** ~40 MB of log: the request connection checkpoints only if the delivery thread's connection has not. */
+const BACKSTOP_CHECKPOINT_PAGES = 10_000;
+
 export interface Gateway {
   url: string;
   scrBaseUrl: string;
@@ -57,7 +60,9 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     const mappings = loadMappings();
     // With a prepare pool its threads validate (records and $validate); this thread never loads the validator.
     const validator = config.prepareThreads > 0 ? lazyValidator() : loadValidator();
-    const { outbox, kind: outboxKind } = await openOutbox(config, logger);
+    // With a delivery thread, its connection's commits checkpoint the SQLite log; this one, which answers
+    // requests, only past a far mark (should the thread not be claiming, as when the SCR is down).
+    const { outbox, kind: outboxKind } = await openOutbox(config, logger, config.deliveryThread ? { checkpointPages: BACKSTOP_CHECKPOINT_PAGES } : {});
     opened.push(() => outbox.close());
     const recovered = await outbox.recover();
     if (recovered > 0) logger.warn('recovered submissions left in progress by a previous run', { recovered, outbox: outboxKind });

@@ -11,10 +11,11 @@ import { SqliteOutbox } from './sqlite-outbox';
 export async function openOutbox(
   config: Pick<Config, 'databaseUrl' | 'outboxPath' | 'deliveryLeaseMs'>,
   logger?: Logger,
+  sqlite: ConstructorParameters<typeof SqliteOutbox>[1] = {},
 ): Promise<{ outbox: Outbox; kind: 'postgresql' | 'sqlite' }> {
   if (config.databaseUrl) {
     const outbox = await PostgresOutbox.open({ connectionString: config.databaseUrl, leaseMs: config.deliveryLeaseMs, logger });
     return { outbox, kind: 'postgresql' };
   }
-  return { outbox: new SqliteOutbox(config.outboxPath), kind: 'sqlite' };
+  return { outbox: new SqliteOutbox(config.outboxPath, sqlite), kind: 'sqlite' };
 }

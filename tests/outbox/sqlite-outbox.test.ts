@@ -67,6 +67,31 @@ describe('SqliteOutbox', () => {
     expect(sizes[29]).toBeLessThan(30 * 50 * 20_000 * 0.1);
   }, 60000);
 
+  it('leaves checkpoints to another connection when asked for a far mark, and that connection checkpoints at the default', async () => {
+    const padding = 'x'.repeat(20_000);
+    // Frames in the log, read by a checkpoint that copies nothing (it cannot: this connection holds a read).
+    const walFrames = (): number => {
+      const db = new Database(tmp.file('outbox.sqlite'));
+      const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
+      db.close();
+      return log;
+    };
+    const accepting = new SqliteOutbox(tmp.file('outbox.sqlite'), { checkpointPages: 100_000 });
+    try {
+      // ~12 MB of bundles, ~3,000 pages: past SQLite's default mark of 1,000 three times over.
+      for (let i = 0; i < 12; i++) await accepting.enqueue(Array.from({ length: 50 }, (_, j) => submission(String(9100000000 + i * 50 + j), 'r', padding)));
+      const before = fs.statSync(tmp.file('outbox.sqlite-wal')).size;
+      expect(before).toBeGreaterThan(8_000_000);
+      // The default connection (the delivery thread's) commits a claim: that commit checkpoints the whole log,
+      // so the next commit starts the log again from its beginning and it stays small.
+      await outbox.claim(1);
+      await accepting.enqueue([submission(PATIENT_A)]);
+      expect(walFrames()).toBeLessThan(50);
+    } finally {
+      await accepting.close();
+    }
+  }, 60000);
+
   it('answers an enqueue only once its commit is synced to disk, and lets the event loop run meanwhile', async () => {
     const realSync = fs.fdatasync;
     let release: () => void = () => undefined;

@@ -204,11 +204,13 @@ export class SqliteOutbox implements Outbox {
    */
   private relaxed<T>(fn: () => T): T {
     if (this.path === ':memory:') return fn();
-    this.statements.synchronousNormal.run();
+    // db.pragma() each time, not a prepared statement: SQLite applies this pragma when the statement is
+    // compiled, so running a prepared one again may change nothing (seen here).
+    this.db.pragma('synchronous = NORMAL');
     try {
       return fn();
     } finally {
-      this.statements.synchronousFull.run();
+      this.db.pragma('synchronous = FULL');
     }
   }
 
@@ -351,9 +353,6 @@ function prepareStatements(db: Database.Database) {
     setPaused: db.prepare('UPDATE delivery_control SET paused = ?'),
     isPaused: db.prepare('SELECT paused FROM delivery_control'),
     probeWrite: db.prepare(`UPDATE submissions SET updated_at = updated_at WHERE seq = -1`),
-    // Prepared once: db.pragma() compiles its statement at every call, and relaxed() makes two a write.
-    synchronousNormal: db.prepare('PRAGMA synchronous = NORMAL'),
-    synchronousFull: db.prepare('PRAGMA synchronous = FULL'),
   };
 }
 

@@ -67,6 +67,19 @@ describe('SqliteOutbox', () => {
     expect(sizes[29]).toBeLessThan(30 * 50 * 20_000 * 0.1);
   }, 60000);
 
+  it('is back at synchronous = FULL after each relaxed write, so a later plain write waits for the disk', async () => {
+    const level = (): unknown => (outbox as unknown as { db: Database.Database }).db.pragma('synchronous', { simple: true });
+    const FULL = 2;
+    for (let i = 0; i < 3; i++) {
+      const [id] = await outbox.enqueue([submission(PATIENT_A)]);
+      expect(level()).toBe(FULL);
+      await outbox.claim(1);
+      expect(level()).toBe(FULL);
+      await outbox.markDelivered(id, undefined);
+      expect(level()).toBe(FULL);
+    }
+  });
+
   it('leaves checkpoints to another connection when asked for a far mark, and that connection checkpoints at the default', async () => {
     const padding = 'x'.repeat(20_000);
     // Frames in the log, read by a checkpoint that copies nothing (it cannot: this connection holds a read).

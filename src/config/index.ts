@@ -271,7 +271,7 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: integer(env, 'DELIVERY_CONCURRENCY', 4, 1, 256),
       batchSize: integer(env, 'DELIVERY_BATCH_SIZE', 50, 1, 1000),
       batchMaxEntries: integer(env, 'DELIVERY_BATCH_MAX_ENTRIES', 500, 1, 10_000),
-      coalesceMs: integer(env, 'DELIVERY_COALESCE_MS', 20, 0, 10_000),
+      coalesceMs: integer(env, 'DELIVERY_COALESCE_MS', 50, 0, 10_000),
       breaker: {
         failureThreshold: integer(env, 'DELIVERY_BREAKER_THRESHOLD', 5, 1, 10_000),
         coolDownMs: integer(env, 'DELIVERY_BREAKER_COOLDOWN_MS', 30_000, 10, 3_600_000),

@@ -22,8 +22,8 @@ describe('configuration', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
-  it('coalesces deliveries for 20 ms unless told otherwise, and refuses a negative or too long wait', () => {
-    expect(loadConfig({}).delivery.coalesceMs).toBe(20);
+  it('coalesces deliveries for 50 ms unless told otherwise, and refuses a negative or too long wait', () => {
+    expect(loadConfig({}).delivery.coalesceMs).toBe(50);
     expect(loadConfig({ DELIVERY_COALESCE_MS: '0' }).delivery.coalesceMs).toBe(0);
     expect(() => loadConfig({ DELIVERY_COALESCE_MS: '-5' })).toThrow(/DELIVERY_COALESCE_MS must be a whole number/);
     expect(() => loadConfig({ DELIVERY_COALESCE_MS: '60000' })).toThrow(/DELIVERY_COALESCE_MS must be between/);

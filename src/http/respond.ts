@@ -27,9 +27,22 @@ export function send(res: Response, reply: Reply): void | Promise<void> {
     res.status(reply.status).end();
     return;
   }
-  res.status(reply.status);
-  res.type(reply.fhir ? 'application/fhir+json' : 'application/json');
-  res.send(JSON.stringify(reply.body));
+  const json = JSON.stringify(reply.body);
+  const type = reply.fhir ? 'application/fhir+json; charset=utf-8' : 'application/json; charset=utf-8';
+  const method = res.req.method;
+  if (method === 'GET' || method === 'HEAD') {
+    // Express's send: an ETag, and 304 Not Modified to a conditional GET.
+    res.status(reply.status);
+    res.type(type);
+    res.send(json);
+    return;
+  }
+  // A POST's answer (202 for every accepted record) is never conditional: written as is, without hashing the
+  // body for an ETag nobody can use (Express's send cost ~40 us of main-thread CPU a request here).
+  res.statusCode = reply.status;
+  res.setHeader('Content-Type', type);
+  res.setHeader('Content-Length', Buffer.byteLength(json));
+  res.end(json);
 }
 
 export function handle(fn: (req: Request) => Promise<Reply> | Reply): RequestHandler {

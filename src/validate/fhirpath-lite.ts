@@ -52,7 +52,7 @@ function children(items: unknown[], name: string): unknown[] {
 const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 /** Whether children(\[item], name) would find anything: the element itself first, then any choice form of it. */
-function hasChild(item: unknown, name: string): boolean {
+export function hasChild(item: unknown, name: string): boolean {
   if (!isObject(item)) return false;
   if (!INHERITED.has(name)) {
     const child = item[name];

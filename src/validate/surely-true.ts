@@ -65,7 +65,8 @@ function disjuncts(expression: string): string[] | undefined {
 export function absent(value: unknown, name: string): boolean {
   if (!isObject(value)) return false;
   for (const key in value) {
-    if (key === name || key === '_' + name) return false;
+    // `_name` compared in place: '_' + name would build a string for every key of every call.
+    if (key === name || (key.length === name.length + 1 && key.charCodeAt(0) === 95 && key.startsWith(name, 1))) return false;
     // a choice element (value[x]) is named by its prefix in FHIRPath
     if (key.startsWith(name) && key.length > name.length && key.charCodeAt(name.length) < 91) return false;
   }

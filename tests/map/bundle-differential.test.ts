@@ -7,7 +7,9 @@ import type { Resource } from 'fhir/r4';
 import { mapRecord, type ProviderRecord } from '../../src/map/map-record';
 import { loadMappings } from '../../src/map/mapping-registry';
 import { withProvenance } from '../../src/map/provenance';
+import { deterministicUuid } from '../../src/map/identifiers';
 import { rewriteReferences, transactionBundle } from '../../src/map/transaction';
+import { deterministicUuid as referenceUuid } from './reference/identifiers';
 import { withProvenance as referenceWithProvenance } from './reference/provenance';
 import { rewriteReferences as referenceRewrite, transactionBundle as referenceTransactionBundle } from './reference/transaction';
 import { mutate, random } from '../validate/differential';
@@ -68,6 +70,19 @@ describe('the transaction Bundle against the reference builder', () => {
       const before = referenceRewrite(mutated, targets);
       const after = rewriteReferences(mutated, targets);
       if (JSON.stringify(before) !== JSON.stringify(after) || (before === mutated) !== (after === mutated)) differ.push(`${key} mutation ${i}`);
+    }
+    expect(differ).toEqual([]);
+  });
+
+  it('makes the same deterministic UUID from seeded random parts, non-ASCII text included', () => {
+    const next = random(7);
+    const alphabet = 'aZ09/|?=:-_. \u00e9\u00df\u4e2d\u{1f600}\u001f';
+    const chars = [...alphabet];
+    const text = () => Array.from({ length: Math.floor(next() * 40) }, () => chars[Math.floor(next() * chars.length)]).join('');
+    const differ: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const parts = Array.from({ length: 1 + Math.floor(next() * 3) }, text);
+      if (deterministicUuid(...parts) !== referenceUuid(...parts)) differ.push(JSON.stringify(parts));
     }
     expect(differ).toEqual([]);
   });

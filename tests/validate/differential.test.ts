@@ -49,6 +49,33 @@ describe('the validator against the reference validator', () => {
     expect(compare(reference, current, base).differences.slice(0, 3)).toEqual([]);
   });
 
+  it('reports the same issues with contained resources, empty, null and misshapen ones (dom-2 to dom-5)', () => {
+    const patient = { resourceType: 'Patient', id: 'p1', meta: { versionId: '2', lastUpdated: '2026-01-01T00:00:00Z', security: [{ code: 'R' }] } };
+    const nested = { resourceType: 'Patient', id: 'p2', contained: [{ resourceType: 'Patient', id: 'p3' }] };
+    const variants: Record<string, unknown>[] = [
+      { contained: [] },
+      { contained: [null] },
+      { contained: null },
+      { contained: 'p1' },
+      { contained: [patient] },
+      { contained: [patient], subject: { reference: '#p1' } },
+      { contained: [nested, null] },
+      { containedString: 'x' },
+      { _contained: [{ id: 'x' }] },
+    ];
+    const firstOfEachType = new Map<string, Resource>();
+    for (const { resource } of base) {
+      const r = resource as Resource;
+      if (typeof r?.resourceType === 'string' && !firstOfEachType.has(r.resourceType)) firstOfEachType.set(r.resourceType, r);
+    }
+    const cases: Case[] = [];
+    for (const [type, resource] of firstOfEachType) {
+      variants.forEach((extra, i) => cases.push({ label: `${type} contained variant ${i}`, resource: { ...resource, ...extra } }));
+    }
+    expect(cases.length).toBeGreaterThan(100);
+    expect(compare(reference, current, cases).differences.slice(0, 3)).toEqual([]);
+  });
+
   it(`reports the same issues for ${MUTATIONS} seeded random mutations of them`, () => {
     const cases = mutatedCases(base, MUTATIONS, SEED);
     const { differences, fixed } = compare(reference, current, cases);

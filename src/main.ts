@@ -24,11 +24,10 @@ import { createLogger, type Logger } from './observability/logger';
 import { createDeliveryMetrics } from './observability/metrics';
 import { openOutbox } from './outbox/open-outbox';
 import { RetentionJob } from './outbox/retention';
+import { BACKSTOP_CHECKPOINT_PAGES } from './outbox/wal-checkpoints';
 import { openSecondaryUses } from './secondary';
 import { lazyValidator, loadValidator } from './validate';
 
-/** ~40 MB of log: the request connection checkpoints only if the delivery thread's connection has not. */
-const BACKSTOP_CHECKPOINT_PAGES = 10_000;
 
 export interface Gateway {
   url: string;
@@ -60,9 +59,11 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     const mappings = loadMappings();
     // With a prepare pool its threads validate (records and $validate); this thread never loads the validator.
     const validator = config.prepareThreads > 0 ? lazyValidator() : loadValidator();
-    // With a delivery thread, its connection's commits checkpoint the SQLite log; this one, which answers
-    // requests, only past a far mark (should the thread not be claiming, as when the SCR is down).
-    const { outbox, kind: outboxKind } = await openOutbox(config, logger, config.deliveryThread ? { checkpointPages: BACKSTOP_CHECKPOINT_PAGES } : {});
+    // With a delivery thread, it checkpoints the SQLite logs this thread writes (outbox, audit trail,
+    // research store); this thread's connections only past a far mark (src/outbox/wal-checkpoints.ts).
+    const checkpointing = config.deliveryThread ? { checkpointPages: BACKSTOP_CHECKPOINT_PAGES } : {};
+    const auditPath = path.join(config.dataDir, 'audit.sqlite');
+    const { outbox, kind: outboxKind } = await openOutbox(config, logger, checkpointing);
     opened.push(() => outbox.close());
     const recovered = await outbox.recover();
     if (recovered > 0) logger.warn('recovered submissions left in progress by a previous run', { recovered, outbox: outboxKind });
@@ -79,6 +80,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
             scrAuth: config.scrAuth,
             delivery: config.delivery,
             logLevel: logger.level,
+            checkpointFiles: [auditPath, ...(config.secondary.enabled ? [config.secondary.storePath] : [])],
           },
           outbox,
           logger,
@@ -91,13 +93,13 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     opened.push(() => worker.stop());
 
     const authenticator = await createAuthenticator({ ...config.auth, logger });
-    const auditStore = new AuditStore(path.join(config.dataDir, 'audit.sqlite'));
+    const auditStore = new AuditStore(auditPath, checkpointing);
     opened.push(() => auditStore.close());
     const security = createSecurity(authenticator, new AuditLog(auditStore, outbox));
 
     const jobs = new JobStore(path.join(config.dataDir, 'jobs.sqlite'));
     opened.push(() => jobs.close());
-    const secondary = config.secondary.enabled ? openSecondaryUses(config.secondary, logger) : undefined;
+    const secondary = config.secondary.enabled ? openSecondaryUses(config.secondary, logger, checkpointing) : undefined;
     if (secondary) opened.push(() => secondary.close());
     const preparePool = config.prepareThreads > 0 ? new PreparePool(config.prepareThreads) : undefined;
     if (preparePool) opened.push(() => preparePool.close());

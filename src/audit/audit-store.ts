@@ -153,10 +153,12 @@ export class AuditStore {
    * this machine's ext4 disk, blocking the event loop. 'normal' (WAL, synchronous = NORMAL) survives a
    * gateway crash but may lose the last appends on power loss: 0.2 to 0.4 ms per append.
    */
-  constructor(file: string, options: { durability?: 'full' | 'normal' } = {}) {
+  /** `checkpointPages`: this connection's wal_autocheckpoint mark (see src/outbox/wal-checkpoints.ts). */
+  constructor(file: string, options: { durability?: 'full' | 'normal'; checkpointPages?: number } = {}) {
     this.db = new Database(file, { timeout: 5000 });
     const wal = this.db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
     this.db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
+    if (options.checkpointPages !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.checkpointPages))}`);
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
     if (wal && options.durability !== 'normal') this.wal = new WalSync(file);

@@ -13,6 +13,7 @@ import { createLogger } from '../observability/logger';
 import type { DeliveryObserver } from '../observability/metrics';
 import { openOutbox } from '../outbox/open-outbox';
 import type { Outbox } from '../outbox/outbox';
+import { WalCheckpoints } from '../outbox/wal-checkpoints';
 import { DeliveryWorker } from './delivery-worker';
 import type { DeliveryThreadSettings, FromThread, ThreadEvent, ToThread } from './delivery-thread-protocol';
 
@@ -80,6 +81,8 @@ async function open(): Promise<{ worker: DeliveryWorker; outbox: Outbox }> {
 }
 
 const opened = open();
+const checkpoints = new WalCheckpoints(settings.checkpointFiles ?? [], logger);
+checkpoints.start();
 
 async function handle(message: ToThread): Promise<void> {
   const { worker, outbox } = await opened;
@@ -98,6 +101,7 @@ async function handle(message: ToThread): Promise<void> {
       return;
     case 'stop':
       await worker.stop();
+      checkpoints.close();
       await outbox.close();
       // Let the logger's last lines reach the event queue before the main thread hears we are done.
       await new Promise((resolve) => setImmediate(resolve));

@@ -15,6 +15,8 @@ export interface DeliveryThreadSettings {
   logLevel: string;
   /** A thread started after another died: put back to queued what that one left delivering. */
   recover: boolean;
+  /** SQLite files the request thread writes with a far checkpoint mark: this thread checkpoints them (wal-checkpoints.ts). */
+  checkpointFiles?: string[];
 }
 
 export type ToThread =

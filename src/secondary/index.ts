@@ -28,7 +28,11 @@ export interface SecondaryUses {
 /** A request's research write waits up to 50 ms for others to share its transaction, or until 500 records wait. */
 const FEED_QUEUE = { delayMs: 50, maxRecords: 500 };
 
-export function openSecondaryUses(config: Config['secondary'], logger: Logger): SecondaryUses {
+export function openSecondaryUses(
+  config: Config['secondary'],
+  logger: Logger,
+  storeOptions: ConstructorParameters<typeof ResearchStore>[1] = {},
+): SecondaryUses {
   const { secret, generated } = loadPseudonymSecret({
     secret: config.pseudonymSecret,
     secretFile: config.pseudonymSecretFile,
@@ -36,7 +40,7 @@ export function openSecondaryUses(config: Config['secondary'], logger: Logger): 
   });
   if (generated) logger.warn('generated a research pseudonym secret in the data folder; back it up, or extracts will not link with later ones');
   const pseudonyms = new Pseudonyms(secret);
-  const store = new ResearchStore(config.storePath);
+  const store = new ResearchStore(config.storePath, storeOptions);
   const deidentifier = new Deidentifier(loadRules(), pseudonyms);
   const queue = new FeedQueue((batches) => writeAccepted({ store, deidentifier, pseudonyms, logger }, batches), FEED_QUEUE);
   return {

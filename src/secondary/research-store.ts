@@ -76,11 +76,13 @@ export class ResearchStore {
   private readonly writeTx: (batches: ResearchBatch[]) => void;
   private readonly insertOptOut: Database.Statement;
 
-  constructor(file: string) {
+  /** `checkpointPages`: this connection's wal_autocheckpoint mark (see src/outbox/wal-checkpoints.ts). */
+  constructor(file: string, options: { checkpointPages?: number } = {}) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     // A derived copy: losing the last transaction on power loss is acceptable, an fsync per request is not.
     this.db.pragma('synchronous = NORMAL');
+    if (options.checkpointPages !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.checkpointPages))}`);
     this.db.exec(SCHEMA);
     this.upsert = this.db.prepare(`
       INSERT INTO resources (resource_key, record_key, person, provider, resource_type, fact, week, updated_at, resource)

@@ -34,10 +34,11 @@ export interface DeliveryWorkerOptions {
   /** Entries in one combined transaction, at most (default 500); a larger submission goes on its own. */
   batchMaxEntries?: number;
   /**
-   * After a claim that took all the due work, wait this long before claiming again (default 0), so records
-   * that arrive one by one travel together: one claim, one SCR transaction and one outcome write for several
-   * instead of one each. The first record after a quiet spell is claimed at once; a full claim (a backlog)
-   * is followed by the next at once.
+   * After a claim that took all the due work, wait up to this long before claiming again (default 0), so
+   * records that arrive one by one travel together: one claim, one SCR transaction and one outcome write for
+   * several instead of one each. The first record after a quiet spell is claimed at once; a full claim (a
+   * backlog) is followed by the next at once; so is a finished send whose people's next submissions were
+   * already waiting (one person's go one at a time, in order).
    */
   coalesceMs?: number;
   /** Default: open after 5 consecutive retryable failures, probe again after 30 s. */
@@ -180,6 +181,8 @@ export class DeliveryWorker {
         .finally(() => {
           this.inFlight.delete(delivery);
           this.wake?.();
+          // One person's submissions go one at a time: if the next was already waiting, claim it now.
+          if (group.submissions.some((s) => s.more)) this.stopGathering?.();
         });
       this.inFlight.add(delivery);
     }
@@ -319,7 +322,7 @@ export class DeliveryWorker {
     this.options.onCircuit(snapshot);
   }
 
-  /** Let due work gather for `ms`: new work and finished sends do not cut it short, only stop() does. */
+  /** Let due work gather for `ms`: new work does not cut it short; stop() does, and a finished send with more waiting. */
   private gather(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {

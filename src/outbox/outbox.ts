@@ -76,6 +76,8 @@ export interface ClaimedSubmission {
   id: string;
   attempts: number;
   bundle: Bundle;
+  /** The same key's next submission was already queued when this one was claimed (it waits for this one). */
+  more?: boolean;
 }
 
 /** A submission the SCR accepted, with its part of the transaction-response. */

@@ -33,6 +33,7 @@ export interface ClaimedRow {
   claim_token: string;
   next_attempt_at: Date;
   seq: string;
+  more: boolean;
 }
 
 /** Keys worth trying, earliest due first; lock as many as we may claim, skipping keys another claimer holds. */
@@ -83,7 +84,10 @@ const CLAIM_HEADS = `
   FROM claimable c
   WHERE s.seq = c.seq
     AND (s.state = 'queued' OR (s.state = 'delivering' AND s.lease_until <= clock_timestamp()))
-  RETURNING s.id, s.attempts, s.bundle, s.claim_token, s.next_attempt_at, s.seq`;
+  RETURNING s.id, s.attempts, s.bundle, s.claim_token, s.next_attempt_at, s.seq,
+    EXISTS (
+      SELECT 1 FROM submissions n
+      WHERE n.ordering_key = s.ordering_key AND n.seq > s.seq AND n.state IN ('queued', 'delivering')) AS more`;
 
 /** One claim transaction on `client`. Rows come back earliest due first, as SQLite returns them. */
 export async function claimDue(

@@ -98,7 +98,7 @@ export class PostgresOutbox implements Outbox {
       return rows.map((row) => {
         this.claims.set(row.id, row.claim_token);
         // A queued row always has its bundle: prune only touches delivered rows.
-        return { id: row.id, attempts: row.attempts, bundle: JSON.parse(row.bundle ?? 'null') as Bundle };
+        return { id: row.id, attempts: row.attempts, bundle: JSON.parse(row.bundle ?? 'null') as Bundle, more: row.more };
       });
     } finally {
       client.release();

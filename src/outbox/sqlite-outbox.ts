@@ -156,7 +156,7 @@ export class SqliteOutbox implements Outbox {
     if (limit <= 0) return [];
     // IMMEDIATE takes the write lock before the SELECT, so another process on the file cannot claim the same rows.
     const claimDue = this.db.transaction((at: number) => {
-      const rows = this.statements.due.all({ now: at, limit }) as { seq: number; id: string; attempts: number; bundle: string | null }[];
+      const rows = this.statements.due.all({ now: at, limit }) as { seq: number; id: string; attempts: number; bundle: string | null; more: number }[];
       for (const row of rows) this.statements.markDelivering.run({ seq: row.seq, now: at });
       return rows;
     });
@@ -165,6 +165,7 @@ export class SqliteOutbox implements Outbox {
       attempts: row.attempts,
       // A queued row always has its bundle: prune only touches delivered rows.
       bundle: JSON.parse(row.bundle ?? 'null') as Bundle,
+      more: row.more === 1,
     }));
   }
 
@@ -301,7 +302,10 @@ function prepareStatements(db: Database.Database) {
     // queued. So at most one submission per key is ever out, and never ahead of an earlier one; a replayed
     // dead letter waits for a later submission already being delivered.
     due: db.prepare(
-      `SELECT s.seq, s.id, s.attempts, (SELECT b.bundle FROM submission_bundles b WHERE b.seq = s.seq) AS bundle
+      `SELECT s.seq, s.id, s.attempts, (SELECT b.bundle FROM submission_bundles b WHERE b.seq = s.seq) AS bundle,
+              EXISTS (
+                SELECT 1 FROM submissions n
+                WHERE n.ordering_key = s.ordering_key AND n.seq > s.seq AND n.state IN ('queued', 'delivering')) AS more
        FROM submissions s
        WHERE s.state = 'queued' AND s.next_attempt_at <= @now
          AND NOT EXISTS (

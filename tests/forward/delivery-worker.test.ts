@@ -295,6 +295,17 @@ describe('DeliveryWorker sending several patients in one transaction', () => {
     expect(server.requests.map((r) => peopleIn(r.bundle))).toEqual([[PEOPLE[0]], PEOPLE.slice(1, 4)]);
   });
 
+  it("does not hold one person's waiting submissions back while it coalesces: each goes as soon as the one before is delivered", async () => {
+    const server = await startScr(({ bundle }) => answerEach(bundle));
+    const ids = await outbox.enqueue(['r@1', 'r@2', 'r@3', 'r@4'].map((record) => submission(PEOPLE[0], record)));
+    const started = Date.now();
+    startWorker(server.url, { concurrency: 4, batchSize: 10, coalesceMs: 2000 });
+    for (const id of ids) await waitFor(settled(id));
+    // One at a time, in order; waiting out the window after each claim would have taken over 6 s.
+    expect(server.requests).toHaveLength(4);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it('without coalescing, claims each record as it is notified', async () => {
     const server = await startScr(({ bundle }) => answerEach(bundle));
     const w = startWorker(server.url, { concurrency: 4, batchSize: 10, coalesceMs: 0 });

@@ -63,6 +63,15 @@ describe.each(STORES)('the $name outbox', (kind) => {
     expect(a3).toBeDefined();
   });
 
+  it("says of each claimed submission whether its key's next one is already waiting", async () => {
+    const [a1, a2] = await outbox.enqueue([submission(PATIENT_A), submission(PATIENT_A)]);
+    const [b1] = await outbox.enqueue([submission(PATIENT_B)]);
+    const first = await outbox.claim(10);
+    expect(first.map((c) => [c.id, c.more])).toEqual([[a1, true], [b1, false]]);
+    await outbox.markDelivered(a1, undefined);
+    expect((await outbox.claim(10)).map((c) => [c.id, c.more])).toEqual([[a2, false]]);
+  });
+
   it('marks the submissions of one combined transaction delivered together, naming any it no longer holds', async () => {
     const [a, b, c] = await outbox.enqueue([submission(PATIENT_A), submission(PATIENT_B), submission('9000000009')]);
     expect(ids(await outbox.claim(10))).toEqual([a, b, c]);

@@ -160,6 +160,9 @@ export class AuditStore {
     this.db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
     if (options.checkpointPages !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.checkpointPages))}`);
     this.db.pragma('foreign_keys = ON');
+    // SQLite's own default page cache (2 MB), not better-sqlite3's 16 MB: appended to, read rarely (as the
+    // research store; see there).
+    this.db.pragma('cache_size = -2000');
     this.db.exec(SCHEMA);
     if (wal && options.durability !== 'normal') this.wal = new WalSync(file);
     this.insertEvent = this.db.prepare(

@@ -37,6 +37,7 @@ export class WalCheckpoints {
         if (!db) {
           if (!fs.existsSync(file)) continue; // its store opens it after this thread starts
           db = new Database(file, { fileMustExist: true });
+          db.pragma('cache_size = -500'); // a checkpoint copies through its own buffer, not the page cache
           this.connections.set(file, db);
         }
         db.pragma('wal_checkpoint(PASSIVE)');

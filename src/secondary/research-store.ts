@@ -82,6 +82,9 @@ export class ResearchStore {
     this.db.pragma('journal_mode = WAL');
     // A derived copy: losing the last transaction on power loss is acceptable, an fsync per request is not.
     this.db.pragma('synchronous = NORMAL');
+    // SQLite's own default page cache (2 MB), not better-sqlite3's 16 MB: written far more than read, and in a
+    // 100,000-record bulk the larger cache was ~12 MB of the gateway's peak RSS with these two below.
+    this.db.pragma('cache_size = -2000');
     if (options.checkpointPages !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.checkpointPages))}`);
     this.db.exec(SCHEMA);
     this.upsert = this.db.prepare(`

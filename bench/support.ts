@@ -4,19 +4,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { ProviderRecord } from '../src/map/map-record';
 
 export const REPO = path.resolve(__dirname, '..');
-export const CARE_HOME_RECORDS = path.join(REPO, 'tests', 'fixtures', 'care-home', 'records.ndjson');
-
-/** The generated care home: 50 residents and a month of every record type (2,150 records). */
-export function careHomeRecords(): ProviderRecord[] {
-  return fs
-    .readFileSync(CARE_HOME_RECORDS, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as ProviderRecord);
-}
+/** The generated care home: 50 residents and a month of every record type (2,150 records), as the tests read it. */
+export { careHomeRecords } from '../tests/support/care-home';
 
 /** Valid (Modulus 11) NHS numbers in the 999 test range, none of them in the care-home fixture. */
 export function* nhsNumbers(start = 998_000_000): Generator<string> {

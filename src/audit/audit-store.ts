@@ -15,6 +15,7 @@ import { checkNhsNumber } from '../ingest/nhs-number';
 import { NHS_NUMBER_SYSTEM, ODS_CODE_SYSTEM } from '../map/identifiers';
 import { CALLER_KIND_DISPLAY, CALLER_KIND_SYSTEM, SDS_JOB_ROLE_SYSTEM } from './audit-event';
 import { WalSync } from '../outbox/wal-sync';
+import { setCheckpointMark } from '../outbox/wal-checkpoints';
 
 export interface TransparencyEntry {
   /** When it happened (ISO 8601 instant). */
@@ -158,7 +159,7 @@ export class AuditStore {
     this.db = new Database(file, { timeout: 5000 });
     const wal = this.db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
     this.db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
-    if (options.checkpointPages !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.checkpointPages))}`);
+    setCheckpointMark(this.db, options.checkpointPages);
     this.db.pragma('foreign_keys = ON');
     // SQLite's own default page cache (2 MB), not better-sqlite3's 16 MB: appended to, read rarely (as the
     // research store; see there).

@@ -25,6 +25,7 @@ import {
 } from './outbox';
 import { migrate } from './sqlite-schema';
 import { WalSync } from './wal-sync';
+import { setCheckpointMark } from './wal-checkpoints';
 
 
 
@@ -59,7 +60,7 @@ export class SqliteOutbox implements Outbox {
       this.db.pragma('synchronous = FULL');
       // Keep the WAL file from staying at its high-water mark after a burst (bytes).
       this.db.pragma('journal_size_limit = 16777216');
-      if (options.checkpointPages !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.checkpointPages))}`);
+      setCheckpointMark(this.db, options.checkpointPages);
       migrate(this.db);
       if (mode === 'wal') this.wal = new WalSync(path);
       this.statements = prepareStatements(this.db);

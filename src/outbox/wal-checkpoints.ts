@@ -15,6 +15,11 @@ import type { Logger } from '../observability/logger';
 /** ~40 MB of log: a request-thread connection checkpoints only if the delivery thread has not (not running). */
 export const BACKSTOP_CHECKPOINT_PAGES = 10_000;
 
+/** A store's connection: its own checkpoint mark (wal_autocheckpoint, in pages) if given, else SQLite's. */
+export function setCheckpointMark(db: Database.Database, pages: number | undefined): void {
+  if (pages !== undefined) db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(pages))}`);
+}
+
 export class WalCheckpoints {
   private readonly connections = new Map<string, Database.Database>();
   private timer?: NodeJS.Timeout;

@@ -5,6 +5,7 @@
  * one registered after the data arrived still removes that person.
  */
 import Database from 'better-sqlite3';
+import { setCheckpointMark } from '../outbox/wal-checkpoints';
 
 export interface StoredResource {
   /** Hash of the resource's identity: the same resource sent again replaces its row. */
@@ -85,7 +86,7 @@ export class ResearchStore {
     // SQLite's own default page cache (2 MB), not better-sqlite3's 16 MB: written far more than read, and in a
     // 100,000-record bulk the larger cache was ~12 MB of the gateway's peak RSS with these two below.
     this.db.pragma('cache_size = -2000');
-    if (options.checkpointPages !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.checkpointPages))}`);
+    setCheckpointMark(this.db, options.checkpointPages);
     this.db.exec(SCHEMA);
     this.upsert = this.db.prepare(`
       INSERT INTO resources (resource_key, record_key, person, provider, resource_type, fact, week, updated_at, resource)

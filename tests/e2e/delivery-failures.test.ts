@@ -78,10 +78,15 @@ describe('delivery when the shared care record fails', () => {
 
   it('retries through an outage and delivers once the SCR is back', async () => {
     scr.mode = 'unavailable';
-    const seenBefore = scr.transactionsSeen;
     const id = await post(record('RES-P3', '4000000020'));
-    await eventually(async () => (scr.transactionsSeen > seenBefore ? true : undefined));
-    expect((await request(gw.url).get(`/v1/submissions/${id}`).set('Authorization', gw.as.provider)).body.state).not.toBe('delivered');
+    // Wait for this submission's own failed attempt: the SCR also sees the audit trail's transactions, so a
+    // count of transactions seen could be an AuditEvent's and the record not yet tried.
+    const failed = await eventually(async () => {
+      const res = await request(gw.url).get(`/v1/submissions/${id}`).set('Authorization', gw.as.provider);
+      return res.body.attempts >= 1 ? res.body : undefined;
+    });
+    expect(failed.state).not.toBe('delivered');
+    expect(failed.lastError.issue[0].code).toBe('transient');
     scr.mode = 'pass';
     const delivered = await stateOf(id, 'delivered');
     expect(delivered.attempts).toBeGreaterThanOrEqual(2);

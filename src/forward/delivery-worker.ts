@@ -41,6 +41,12 @@ export interface DeliveryWorkerOptions {
    * already waiting (one person's go one at a time, in order).
    */
   coalesceMs?: number;
+  /**
+   * Bundle JSON (bytes) the sends in flight may hold at once, roughly (default 8 MB). A claim asks for
+   * fewer submissions than its slots could take when the last claim's were large, so a backlog of big
+   * records cannot claim more than the worker's heap holds (each is parsed, combined and sent).
+   */
+  claimBytes?: number;
   /** Default: open after 5 consecutive retryable failures, probe again after 30 s. */
   breaker?: BreakerOptions;
   metrics?: DeliveryObserver;
@@ -55,6 +61,9 @@ export class DeliveryWorker {
   private readonly batchSize: number;
   private readonly batchMaxEntries: number;
   private readonly coalesceMs: number;
+  private readonly claimBytes: number;
+  /** Mean bundle size of the last claim that found work; before any, a guess on the large side. */
+  private bytesPerSubmission = ASSUMED_BYTES_PER_SUBMISSION;
   private readonly breaker: CircuitBreaker;
   private readonly inFlight = new Set<Promise<unknown>>();
   private loop?: Promise<void>;
@@ -74,6 +83,7 @@ export class DeliveryWorker {
     this.batchSize = Math.max(1, options.batchSize ?? 1);
     this.batchMaxEntries = Math.max(1, options.batchMaxEntries ?? 500);
     this.coalesceMs = Math.max(0, options.coalesceMs ?? 0);
+    this.claimBytes = Math.max(1, options.claimBytes ?? DEFAULT_CLAIM_BYTES);
     this.breaker = new CircuitBreaker(options.breaker ?? { failureThreshold: 5, coolDownMs: 30_000 });
   }
 
@@ -171,8 +181,9 @@ export class DeliveryWorker {
     if (slots <= 0) return { started: 0, all: false };
     if (await this.pausedInOutbox()) return { started: 0, all: false };
     const probing = this.breaker.state() === 'half-open';
-    const limit = probing ? 1 : slots * this.batchSize;
+    const limit = probing ? 1 : this.claimLimit(slots);
     const claimed = await this.options.outbox.claim(limit);
+    if (claimed.length > 0) this.bytesPerSubmission = claimed.reduce((sum, s) => sum + (s.bytes ?? 0), 0) / claimed.length;
     if (probing && claimed.length > 0) this.breaker.probeStarted();
     this.reportCircuit();
     for (const group of packSubmissions(claimed, this.batchSize, this.batchMaxEntries)) {
@@ -187,6 +198,12 @@ export class DeliveryWorker {
       this.inFlight.add(delivery);
     }
     return { started: claimed.length, all: claimed.length < limit };
+  }
+
+  /** A batch a slot, within the free slots' share of claimBytes at the last claim's size; at least one a slot. */
+  private claimLimit(slots: number): number {
+    const byBytes = Math.floor((this.claimBytes * slots) / this.concurrency / Math.max(1, this.bytesPerSubmission));
+    return Math.max(slots, Math.min(slots * this.batchSize, byBytes));
   }
 
   /**
@@ -353,6 +370,11 @@ export class DeliveryWorker {
 
 /** Waits before each further try of an outcome write that failed: ~8.6 s in all, beyond SQLite's busy timeout. */
 const STORE_RETRY_MS = [100, 500, 1000, 2000, 5000];
+
+/** The Bundle JSON in flight at once, roughly: the delivery thread's heap (64 MB) holds each parsed and combined. */
+const DEFAULT_CLAIM_BYTES = 8 * 1024 * 1024;
+/** A resident's Bundle is ~3 KB, a full care plan's tens of KB: until a claim has been seen, assume large. */
+const ASSUMED_BYTES_PER_SUBMISSION = 64 * 1024;
 
 const ids = (group: DeliveryGroup): string[] => group.submissions.map((s) => s.id);
 

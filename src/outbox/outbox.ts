@@ -78,6 +78,8 @@ export interface ClaimedSubmission {
   bundle: Bundle;
   /** The same key's next submission was already queued when this one was claimed (it waits for this one). */
   more?: boolean;
+  /** Length of the stored bundle's JSON: the delivery worker sizes its next claim by what it has seen. */
+  bytes?: number;
 }
 
 /** A submission the SCR accepted, with its part of the transaction-response. */

@@ -167,6 +167,7 @@ export class SqliteOutbox implements Outbox {
       // A queued row always has its bundle: prune only touches delivered rows.
       bundle: JSON.parse(row.bundle ?? 'null') as Bundle,
       more: row.more === 1,
+      bytes: row.bundle?.length ?? 0,
     }));
   }
 

@@ -330,6 +330,43 @@ describe('DeliveryWorker sending several patients in one transaction', () => {
     const families = server.requests.map((r) => (r.bundle.entry ?? []).map((e) => (e.resource as Patient).name?.[0]?.family));
     expect(families).toEqual([['First', 'Smith'], ['Second']]);
   });
+
+  describe('claims sized by the bundles it has seen', () => {
+    /** The limit asked of each claim, and the real outbox behind it. */
+    function countingClaims(): { limits: number[]; outbox: SqliteOutbox } {
+      const limits: number[] = [];
+      const spy: SqliteOutbox = Object.create(outbox, {
+        claim: { value: (limit: number, now?: Date) => (limits.push(limit), outbox.claim(limit, now)) },
+      });
+      return { limits, outbox: spy };
+    }
+    const many = (n: number, padding = ''): ReturnType<typeof submission>[] =>
+      Array.from({ length: n }, (_, i) => submission(`90000${String(i).padStart(5, '0')}`, 'resident:R-1@1', padding));
+
+    it('claims fewer large submissions than its slots could take, so a backlog of big records stays within claimBytes', async () => {
+      const server = await startScr(({ bundle }) => answerEach(bundle));
+      const ids = await outbox.enqueue(many(30, 'x'.repeat(200_000)));
+      const { limits, outbox: spy } = countingClaims();
+      // 1 MB for 2 slots: 512 KB a slot is two of these ~200 KB bundles, not the 10 a batch could hold.
+      startWorker(server.url, { outbox: spy, concurrency: 2, batchSize: 10, claimBytes: 1024 * 1024 });
+      for (const id of ids) await waitFor(settled(id));
+      const [first, ...after] = limits.filter((l) => l > 0);
+      expect(first).toBeLessThanOrEqual(20);
+      expect(after.length).toBeGreaterThan(0);
+      expect(Math.max(...after)).toBeLessThanOrEqual(5);
+    });
+
+    it('claims full batches again once the bundles are small', async () => {
+      const server = await startScr(({ bundle }) => answerEach(bundle));
+      const ids = await outbox.enqueue(many(60));
+      const { limits, outbox: spy } = countingClaims();
+      startWorker(server.url, { outbox: spy, concurrency: 2, batchSize: 10, claimBytes: 1024 * 1024 });
+      for (const id of ids) await waitFor(settled(id));
+      // The first claim guesses large bundles (16 of 20); later ones, having seen ~400-byte bundles, ask for a batch a free slot.
+      expect(limits[0]).toBe(16);
+      expect(limits.slice(1).some((l) => l >= 10)).toBe(true);
+    });
+  });
 });
 
 function withFamily(bundle: Bundle, family: string): Bundle {

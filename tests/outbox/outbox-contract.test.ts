@@ -72,6 +72,14 @@ describe.each(STORES)('the $name outbox', (kind) => {
     expect((await outbox.claim(10)).map((c) => [c.id, c.more])).toEqual([[a2, false]]);
   });
 
+  it('says how large each claimed submission is: the length of its bundle as JSON', async () => {
+    const small = submission(PATIENT_A);
+    const large = submission(PATIENT_B, 'resident:R-1001@1', 'x'.repeat(10_000));
+    await outbox.enqueue([small, large]);
+    const claimed = await outbox.claim(10);
+    expect(claimed.map((c) => c.bytes)).toEqual([JSON.stringify(small.bundle).length, JSON.stringify(large.bundle).length]);
+  });
+
   it('marks the submissions of one combined transaction delivered together, naming any it no longer holds', async () => {
     const [a, b, c] = await outbox.enqueue([submission(PATIENT_A), submission(PATIENT_B), submission('9000000009')]);
     expect(ids(await outbox.claim(10))).toEqual([a, b, c]);

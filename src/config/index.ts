@@ -269,7 +269,7 @@ export function loadConfig(env: Env = process.env): Config {
       backoffMaxMs: integer(env, 'DELIVERY_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
       pollIntervalMs: integer(env, 'DELIVERY_POLL_MS', 200, 10, 60_000),
       concurrency: integer(env, 'DELIVERY_CONCURRENCY', 4, 1, 256),
-      batchSize: integer(env, 'DELIVERY_BATCH_SIZE', 50, 1, 1000),
+      batchSize: integer(env, 'DELIVERY_BATCH_SIZE', 150, 1, 1000),
       batchMaxEntries: integer(env, 'DELIVERY_BATCH_MAX_ENTRIES', 500, 1, 10_000),
       coalesceMs: integer(env, 'DELIVERY_COALESCE_MS', 50, 0, 10_000),
       breaker: {

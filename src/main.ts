@@ -27,6 +27,7 @@ import { RetentionJob } from './outbox/retention';
 import { BACKSTOP_CHECKPOINT_PAGES } from './outbox/wal-checkpoints';
 import { openSecondaryUses } from './secondary';
 import { lazyValidator, loadValidator } from './validate';
+import { collectDefaultMetrics } from 'prom-client';
 
 
 export interface Gateway {
@@ -70,6 +71,9 @@ export async function startGateway(config: Config, logger: Logger = createLogger
 
     const scr = new ScrClient({ baseUrl: scrBaseUrl, timeoutMs: config.scrTimeoutMs, logger, auth: scrAuth });
     const metrics = createDeliveryMetrics(outbox);
+    // The process's own figures beside delivery's: CPU, RSS, heap, GC pauses and event-loop delay (where a
+    // slow p99 shows first), with prom-client's standard names so an ICS's Node dashboards work as they are.
+    collectDefaultMetrics({ register: metrics.registry });
     // In its own thread (another core; its own outbox connection and SCR client), or on this event loop.
     const worker: Delivery = config.deliveryThread
       ? new DeliveryThread({

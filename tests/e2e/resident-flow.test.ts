@@ -221,6 +221,9 @@ describe('operations and docs', () => {
     const res = await request(gw.url).get('/metrics');
     expect(res.status).toBe(200);
     expect(res.text).toMatch(/# TYPE \S+ /);
+    // The process's own: event-loop delay (where a slow p99 shows first) and resident memory.
+    expect(res.text).toMatch(/^nodejs_eventloop_lag_p99_seconds \d/m);
+    expect(res.text).toMatch(/^process_resident_memory_bytes \d/m);
   });
 });
 

@@ -119,6 +119,14 @@ async function drain(url: string, operator: string, timeoutMs = 300_000): Promis
   }
 }
 
+/** The gateway's event-loop delay since the last scrape (prom-client resets it at each), and its GC pauses so far. */
+async function loopFigures(url: string): Promise<{ p99Ms: number; maxMs: number; gcMs: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const gcSeconds = [...text.matchAll(/^nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  return { p99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000, maxMs: value('nodejs_eventloop_lag_max_seconds') * 1000, gcMs: gcSeconds * 1000 };
+}
+
 async function admin(gateway: { url: string; operator: string }, action: 'pause' | 'resume'): Promise<void> {
   const res = await fetch(`${gateway.url}/v1/admin/delivery/${action}`, { method: 'POST', headers: { authorization: gateway.operator } });
   if (!res.ok) throw new Error(`POST /v1/admin/delivery/${action} answered ${res.status}`);
@@ -171,13 +179,15 @@ export async function benchHttp(): Promise<void> {
     await load(proxyUrl, 16, 3, headers, body, floor);
     await drain(gateway.url, gateway.operator);
 
-    const rows: { c: number; gw: Figures; fl: Figures; drainMs: number; delivered: number; dead: number; scrCpuMs?: number; withDrainCpuMs?: number; load: string }[] = [];
+    const rows: { c: number; gw: Figures; fl: Figures; drainMs: number; delivered: number; dead: number; scrCpuMs?: number; withDrainCpuMs?: number; load: string; loop: { p99Ms: number; maxMs: number; gcMsPerRequest: number } }[] = [];
     for (const c of levels) {
       const before = await deliveryCounts(gateway.url, gateway.operator);
       const scrCpuBefore = scr.cpuSeconds();
       const gwCpuBefore = gateway.child.cpuSeconds();
       if (pause) await admin(gateway, 'pause');
+      const loopBefore = await loopFigures(gateway.url);
       const gw = await load(gateway.url, c, seconds, headers, body, gateway.child);
+      const loopAfter = await loopFigures(gateway.url);
       if (pause) await admin(gateway, 'resume');
       const drained = await drain(gateway.url, gateway.operator);
       const scrCpuAfter = scr.cpuSeconds();
@@ -195,6 +205,7 @@ export async function benchHttp(): Promise<void> {
         scrCpuMs: perRequest(scrCpuBefore, scrCpuAfter, gw.total),
         withDrainCpuMs: perRequest(gwCpuBefore, gwCpuAfter, gw.total),
         load: loadAverage().split(' ')[0],
+        loop: { p99Ms: loopAfter.p99Ms, maxMs: loopAfter.maxMs, gcMsPerRequest: (loopAfter.gcMs - loopBefore.gcMs) / gw.total },
       });
     }
 
@@ -220,6 +231,12 @@ export async function benchHttp(): Promise<void> {
       console.log(
         `   c=${c}: CPU per request, gateway ${fmt(withDrainCpuMs, 2)} + SCR ${fmt(scrCpuMs, 2)} + load generator ${fmt(gw.loadCpuMsPerRequest, 2)} = ${fmt(all, 2)} ms: ` +
           `at most ${fmt((1000 * cores) / all)} req/s on ${cores} cores`,
+      );
+    }
+    // A request waits for whatever holds the main thread: GC pauses, synchronous SQLite, a long callback.
+    for (const { c, loop } of rows) {
+      console.log(
+        `   c=${c}: gateway main thread during load: event-loop delay p99 ${fmt(loop.p99Ms, 1)} ms, max ${fmt(loop.maxMs, 1)} ms; GC pauses ${fmt(loop.gcMsPerRequest, 3)} ms a request`,
       );
     }
     if (best) {

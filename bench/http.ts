@@ -120,11 +120,18 @@ async function drain(url: string, operator: string, timeoutMs = 300_000): Promis
 }
 
 /** The gateway's event-loop delay since the last scrape (prom-client resets it at each), and its GC pauses so far. */
-async function loopFigures(url: string): Promise<{ p99Ms: number; maxMs: number; gcMs: number }> {
+async function loopFigures(url: string): Promise<{ p99Ms: number; maxMs: number; gcMs: Record<string, number> }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-  const gcSeconds = [...text.matchAll(/^nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-  return { p99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000, maxMs: value('nodejs_eventloop_lag_max_seconds') * 1000, gcMs: gcSeconds * 1000 };
+  const gcMs: Record<string, number> = {};
+  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} (\S+)$/gm)) gcMs[m[1]] = Number(m[2]) * 1000;
+  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_count\{kind="(\w+)"\} (\S+)$/gm)) gcMs[`${m[1]} count`] = Number(m[2]);
+  return { p99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000, maxMs: value('nodejs_eventloop_lag_max_seconds') * 1000, gcMs };
+}
+
+/** GC pause per request by kind (minor, major, incremental, weakcb) between two scrapes. */
+function gcPerRequest(before: Record<string, number>, after: Record<string, number>, requests: number): Record<string, number> {
+  return Object.fromEntries(Object.keys(after).map((kind) => [kind, (after[kind] - (before[kind] ?? 0)) / requests]));
 }
 
 async function admin(gateway: { url: string; operator: string }, action: 'pause' | 'resume'): Promise<void> {
@@ -179,7 +186,7 @@ export async function benchHttp(): Promise<void> {
     await load(proxyUrl, 16, 3, headers, body, floor);
     await drain(gateway.url, gateway.operator);
 
-    const rows: { c: number; gw: Figures; fl: Figures; drainMs: number; delivered: number; dead: number; scrCpuMs?: number; withDrainCpuMs?: number; load: string; loop: { p99Ms: number; maxMs: number; gcMsPerRequest: number } }[] = [];
+    const rows: { c: number; gw: Figures; fl: Figures; drainMs: number; delivered: number; dead: number; scrCpuMs?: number; withDrainCpuMs?: number; load: string; loop: { p99Ms: number; maxMs: number; gcMsPerRequest: Record<string, number> } }[] = [];
     for (const c of levels) {
       const before = await deliveryCounts(gateway.url, gateway.operator);
       const scrCpuBefore = scr.cpuSeconds();
@@ -205,7 +212,7 @@ export async function benchHttp(): Promise<void> {
         scrCpuMs: perRequest(scrCpuBefore, scrCpuAfter, gw.total),
         withDrainCpuMs: perRequest(gwCpuBefore, gwCpuAfter, gw.total),
         load: loadAverage().split(' ')[0],
-        loop: { p99Ms: loopAfter.p99Ms, maxMs: loopAfter.maxMs, gcMsPerRequest: (loopAfter.gcMs - loopBefore.gcMs) / gw.total },
+        loop: { p99Ms: loopAfter.p99Ms, maxMs: loopAfter.maxMs, gcMsPerRequest: gcPerRequest(loopBefore.gcMs, loopAfter.gcMs, gw.total) },
       });
     }
 
@@ -236,7 +243,11 @@ export async function benchHttp(): Promise<void> {
     // A request waits for whatever holds the main thread: GC pauses, synchronous SQLite, a long callback.
     for (const { c, loop } of rows) {
       console.log(
-        `   c=${c}: gateway main thread during load: event-loop delay p99 ${fmt(loop.p99Ms, 1)} ms, max ${fmt(loop.maxMs, 1)} ms; GC pauses ${fmt(loop.gcMsPerRequest, 3)} ms a request`,
+        `   c=${c}: gateway main thread during load: event-loop delay p99 ${fmt(loop.p99Ms, 1)} ms, max ${fmt(loop.maxMs, 1)} ms; GC pauses a request, ms: ` +
+          Object.entries(loop.gcMsPerRequest)
+            .filter(([kind]) => !kind.endsWith(' count'))
+            .map(([kind, ms]) => `${kind} ${fmt(ms, 3)} (${fmt(ms / loop.gcMsPerRequest[`${kind} count`], 1)} ms each)`)
+            .join(', '),
       );
     }
     if (best) {

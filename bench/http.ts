@@ -119,6 +119,9 @@ async function drain(url: string, operator: string, timeoutMs = 300_000): Promis
   }
 }
 
+/** prom-client's default eventLoopMonitoringPrecision. */
+const EVENT_LOOP_SAMPLE_MS = 10;
+
 /** The gateway's event-loop delay since the last scrape (prom-client resets it at each), and its GC pauses so far. */
 async function loopFigures(url: string): Promise<{ p99Ms: number; maxMs: number; gcMs: Record<string, number> }> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -126,7 +129,9 @@ async function loopFigures(url: string): Promise<{ p99Ms: number; maxMs: number;
   const gcMs: Record<string, number> = {};
   for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} (\S+)$/gm)) gcMs[m[1]] = Number(m[2]) * 1000;
   for (const m of text.matchAll(/^nodejs_gc_duration_seconds_count\{kind="(\w+)"\} (\S+)$/gm)) gcMs[`${m[1]} count`] = Number(m[2]);
-  return { p99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000, maxMs: value('nodejs_eventloop_lag_max_seconds') * 1000, gcMs };
+  // prom-client samples the loop with a 10 ms timer and reports the whole interval (an idle loop shows ~10 ms): the delay is the rest.
+  const delayMs = (name: string) => Math.max(0, value(name) * 1000 - EVENT_LOOP_SAMPLE_MS);
+  return { p99Ms: delayMs('nodejs_eventloop_lag_p99_seconds'), maxMs: delayMs('nodejs_eventloop_lag_max_seconds'), gcMs };
 }
 
 /** GC pause per request by kind (minor, major, incremental, weakcb) between two scrapes. */

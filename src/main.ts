@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
+import { collectDefaultMetrics } from 'prom-client';
 import { AuditLog } from './audit/audit-log';
 import { AuditStore } from './audit/audit-store';
 import { createAuthenticator } from './auth/authenticate';
@@ -27,7 +28,6 @@ import { RetentionJob } from './outbox/retention';
 import { BACKSTOP_CHECKPOINT_PAGES } from './outbox/wal-checkpoints';
 import { openSecondaryUses } from './secondary';
 import { lazyValidator, loadValidator } from './validate';
-import { collectDefaultMetrics } from 'prom-client';
 
 
 export interface Gateway {

@@ -78,7 +78,7 @@ export interface ClaimedSubmission {
   bundle: Bundle;
   /** The same key's next submission was already queued when this one was claimed (it waits for this one). */
   more?: boolean;
-  /** Length of the stored bundle's JSON: the delivery worker sizes its next claim by what it has seen. */
+  /** Length of the stored bundle's JSON (characters: bytes for ASCII): the delivery worker sizes its next claim by it. */
   bytes?: number;
 }
 

@@ -123,20 +123,32 @@ async function drain(url: string, operator: string, timeoutMs = 300_000): Promis
 const EVENT_LOOP_SAMPLE_MS = 10;
 
 /** The gateway's event-loop delay since the last scrape (prom-client resets it at each), and its GC pauses so far. */
-async function loopFigures(url: string): Promise<{ p99Ms: number; maxMs: number; gcMs: Record<string, number> }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-  const gcMs: Record<string, number> = {};
-  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} (\S+)$/gm)) gcMs[m[1]] = Number(m[2]) * 1000;
-  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_count\{kind="(\w+)"\} (\S+)$/gm)) gcMs[`${m[1]} count`] = Number(m[2]);
-  // prom-client samples the loop with a 10 ms timer and reports the whole interval (an idle loop shows ~10 ms): the delay is the rest.
-  const delayMs = (name: string) => Math.max(0, value(name) * 1000 - EVENT_LOOP_SAMPLE_MS);
-  return { p99Ms: delayMs('nodejs_eventloop_lag_p99_seconds'), maxMs: delayMs('nodejs_eventloop_lag_max_seconds'), gcMs };
+/** GC pauses of one kind (minor, major, incremental, weakcb): their total and how many. */
+interface GcPauses {
+  ms: number;
+  count: number;
 }
 
-/** GC pause per request by kind (minor, major, incremental, weakcb) between two scrapes. */
-function gcPerRequest(before: Record<string, number>, after: Record<string, number>, requests: number): Record<string, number> {
-  return Object.fromEntries(Object.keys(after).map((kind) => [kind, (after[kind] - (before[kind] ?? 0)) / requests]));
+async function loopFigures(url: string): Promise<{ p99Ms: number; maxMs: number; gc: Record<string, GcPauses> }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const gc: Record<string, GcPauses> = {};
+  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} (\S+)$/gm)) {
+    gc[m[1]] = { ms: Number(m[2]) * 1000, count: value(`nodejs_gc_duration_seconds_count\\{kind="${m[1]}"\\}`) };
+  }
+  // prom-client samples the loop with a 10 ms timer and reports the whole interval (an idle loop shows ~10 ms): the delay is the rest.
+  const delayMs = (name: string) => Math.max(0, value(name) * 1000 - EVENT_LOOP_SAMPLE_MS);
+  return { p99Ms: delayMs('nodejs_eventloop_lag_p99_seconds'), maxMs: delayMs('nodejs_eventloop_lag_max_seconds'), gc };
+}
+
+/** GC pause per request by kind between two scrapes, and the mean pause. */
+function gcPerRequest(before: Record<string, GcPauses>, after: Record<string, GcPauses>, requests: number): Record<string, { msPerRequest: number; meanMs: number }> {
+  return Object.fromEntries(
+    Object.entries(after).map(([kind, { ms, count }]) => {
+      const [dMs, dCount] = [ms - (before[kind]?.ms ?? 0), count - (before[kind]?.count ?? 0)];
+      return [kind, { msPerRequest: dMs / requests, meanMs: dMs / dCount }];
+    }),
+  );
 }
 
 async function admin(gateway: { url: string; operator: string }, action: 'pause' | 'resume'): Promise<void> {
@@ -191,7 +203,7 @@ export async function benchHttp(): Promise<void> {
     await load(proxyUrl, 16, 3, headers, body, floor);
     await drain(gateway.url, gateway.operator);
 
-    const rows: { c: number; gw: Figures; fl: Figures; drainMs: number; delivered: number; dead: number; scrCpuMs?: number; withDrainCpuMs?: number; load: string; loop: { p99Ms: number; maxMs: number; gcMsPerRequest: Record<string, number> } }[] = [];
+    const rows: { c: number; gw: Figures; fl: Figures; drainMs: number; delivered: number; dead: number; scrCpuMs?: number; withDrainCpuMs?: number; load: string; loop: { p99Ms: number; maxMs: number; gc: ReturnType<typeof gcPerRequest> } }[] = [];
     for (const c of levels) {
       const before = await deliveryCounts(gateway.url, gateway.operator);
       const scrCpuBefore = scr.cpuSeconds();
@@ -217,7 +229,7 @@ export async function benchHttp(): Promise<void> {
         scrCpuMs: perRequest(scrCpuBefore, scrCpuAfter, gw.total),
         withDrainCpuMs: perRequest(gwCpuBefore, gwCpuAfter, gw.total),
         load: loadAverage().split(' ')[0],
-        loop: { p99Ms: loopAfter.p99Ms, maxMs: loopAfter.maxMs, gcMsPerRequest: gcPerRequest(loopBefore.gcMs, loopAfter.gcMs, gw.total) },
+        loop: { p99Ms: loopAfter.p99Ms, maxMs: loopAfter.maxMs, gc: gcPerRequest(loopBefore.gc, loopAfter.gc, gw.total) },
       });
     }
 
@@ -249,9 +261,8 @@ export async function benchHttp(): Promise<void> {
     for (const { c, loop } of rows) {
       console.log(
         `   c=${c}: gateway main thread during load: event-loop delay p99 ${fmt(loop.p99Ms, 1)} ms, max ${fmt(loop.maxMs, 1)} ms; GC pauses a request, ms: ` +
-          Object.entries(loop.gcMsPerRequest)
-            .filter(([kind]) => !kind.endsWith(' count'))
-            .map(([kind, ms]) => `${kind} ${fmt(ms, 3)} (${fmt(ms / loop.gcMsPerRequest[`${kind} count`], 1)} ms each)`)
+          Object.entries(loop.gc)
+            .map(([kind, { msPerRequest, meanMs }]) => `${kind} ${fmt(msPerRequest, 3)} (${fmt(meanMs, 1)} ms each)`)
             .join(', '),
       );
     }

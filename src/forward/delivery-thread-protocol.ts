@@ -11,7 +11,8 @@ export interface DeliveryThreadSettings {
   scrBaseUrl: string;
   scrTimeoutMs: number;
   scrAuth?: Config['scrAuth'];
-  delivery: Config['delivery'];
+  /** With claimBytes set from the thread's heap bound (delivery-thread.ts). */
+  delivery: Config['delivery'] & { claimBytes?: number };
   logLevel: string;
   /** A thread started after another died: put back to queued what that one left delivering. */
   recover: boolean;

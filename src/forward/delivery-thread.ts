@@ -53,6 +53,17 @@ const HEALTHY_MS = 60_000;
  */
 const YOUNG_GENERATION_MB = 16;
 
+/**
+ * The bundle bytes the thread's sends may hold at once, from its heap bound: what the thread holds with nothing
+ * in flight (~12 MB, built), and a fifth of the rest, as each bundle is held as text, parsed, and combined into
+ * the text sent. Measured with backlogs of 300 KB bundles (bench/PERFORMANCE.md, session 8): a 16 MB thread died
+ * with 1.8 MB in flight and lived with 1.5; a 24 MB one lived with 2.4 MB and died with 3.
+ */
+export function claimBytesFor(heapMb: number): number {
+  return (Math.max(1, heapMb - THREAD_BASELINE_MB) * 1024 * 1024) / 5;
+}
+const THREAD_BASELINE_MB = 12;
+
 const ENTRY = path.join(__dirname, `delivery-thread-entry${path.extname(__filename)}`);
 
 export class DeliveryThread implements Delivery {
@@ -146,8 +157,10 @@ export class DeliveryThread implements Delivery {
   }
 
   private spawn(recover: boolean): Worker {
-    const workerData: DeliveryThreadSettings = { ...this.options.settings, recover };
-    const resourceLimits = { maxOldGenerationSizeMb: this.options.heapMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
+    const { settings, heapMb } = this.options;
+    const delivery = { ...settings.delivery, claimBytes: claimBytesFor(heapMb) };
+    const workerData: DeliveryThreadSettings = { ...settings, delivery, recover };
+    const resourceLimits = { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
     // From the build, the entry is JavaScript. From source (tsx, ts-jest) it is TypeScript: tsx loads it.
     const thread = ENTRY.endsWith('.ts')
       ? new Worker(`require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(ENTRY)});`, {

@@ -42,9 +42,9 @@ export interface DeliveryWorkerOptions {
    */
   coalesceMs?: number;
   /**
-   * Bundle JSON (bytes) the sends in flight may hold at once, roughly (default 8 MB). A claim asks for
-   * fewer submissions than its slots could take when the last claim's were large, so a backlog of big
-   * records cannot claim more than the worker's heap holds (each is parsed, combined and sent).
+   * Bundle JSON (bytes) the sends in flight may hold at once (default 8 MB): a claim takes what is left of
+   * it, so a backlog of big records cannot claim more than the worker's heap holds (each is held as text,
+   * parsed, combined and sent). A single bundle larger than the whole still goes, alone.
    */
   claimBytes?: number;
   /** Default: open after 5 consecutive retryable failures, probe again after 30 s. */
@@ -62,10 +62,10 @@ export class DeliveryWorker {
   private readonly batchMaxEntries: number;
   private readonly coalesceMs: number;
   private readonly claimBytes: number;
-  /** Mean bundle size of the last claim that found work; before any, a guess on the large side. */
-  private bytesPerSubmission = ASSUMED_BYTES_PER_SUBMISSION;
   private readonly breaker: CircuitBreaker;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The claimed bundles' bytes of the sends in flight. */
+  private bytesInFlight = 0;
   private loop?: Promise<void>;
   private stopping = false;
   private pausedFlag = false;
@@ -181,29 +181,29 @@ export class DeliveryWorker {
     if (slots <= 0) return { started: 0, all: false };
     if (await this.pausedInOutbox()) return { started: 0, all: false };
     const probing = this.breaker.state() === 'half-open';
-    const limit = probing ? 1 : this.claimLimit(slots);
-    const claimed = await this.options.outbox.claim(limit);
-    if (claimed.length > 0) this.bytesPerSubmission = claimed.reduce((sum, s) => sum + (s.bytes ?? 0), 0) / claimed.length;
+    // A batch a slot, within what is left of claimBytes; with nothing in flight, one at least, however large.
+    const limit = probing ? 1 : slots * this.batchSize;
+    const maxBytes = this.claimBytes - this.bytesInFlight;
+    const claimed = await this.options.outbox.claim(limit, { maxBytes, atLeastOne: this.inFlight.size === 0 });
     if (probing && claimed.length > 0) this.breaker.probeStarted();
     this.reportCircuit();
     for (const group of packSubmissions(claimed, this.batchSize, this.batchMaxEntries)) {
+      const bytes = sizeOf(group.submissions);
+      this.bytesInFlight += bytes;
       const delivery = this.deliver(group)
         .catch((err: unknown) => this.options.logger.error('delivery failed unexpectedly', { submissionIds: ids(group), error: err }))
         .finally(() => {
           this.inFlight.delete(delivery);
+          this.bytesInFlight -= bytes;
           this.wake?.();
           // One person's submissions go one at a time: if the next was already waiting, claim it now.
           if (group.submissions.some((s) => s.more)) this.stopGathering?.();
         });
       this.inFlight.add(delivery);
     }
-    return { started: claimed.length, all: claimed.length < limit };
-  }
-
-  /** A batch a slot, within the free slots' share of claimBytes at the last claim's size; at least one a slot. */
-  private claimLimit(slots: number): number {
-    const byBytes = Math.floor((this.claimBytes * slots) / this.concurrency / Math.max(1, this.bytesPerSubmission));
-    return Math.max(slots, Math.min(slots * this.batchSize, byBytes));
+    // Fewer than asked for is all the due work, unless the bytes stopped it: over half the room taken says
+    // they may have (the next bundle would have had to be larger than the rest together to stop it sooner).
+    return { started: claimed.length, all: claimed.length < limit && sizeOf(claimed) <= maxBytes / 2 };
   }
 
   /**
@@ -371,12 +371,11 @@ export class DeliveryWorker {
 /** Waits before each further try of an outcome write that failed: ~8.6 s in all, beyond SQLite's busy timeout. */
 const STORE_RETRY_MS = [100, 500, 1000, 2000, 5000];
 
-/** The Bundle JSON in flight at once, roughly: the delivery thread's heap (64 MB) holds each parsed and combined. */
+/** The Bundle JSON in flight at once on the main thread; a delivery thread sets it from its heap bound (claimBytesFor). */
 const DEFAULT_CLAIM_BYTES = 8 * 1024 * 1024;
-/** A resident's Bundle is ~3 KB, a full care plan's tens of KB: until a claim has been seen, assume large. */
-const ASSUMED_BYTES_PER_SUBMISSION = 64 * 1024;
 
 const ids = (group: DeliveryGroup): string[] => group.submissions.map((s) => s.id);
+const sizeOf = (submissions: ClaimedSubmission[]): number => submissions.reduce((sum, s) => sum + (s.bytes ?? 0), 0);
 
 function asScrError(err: unknown): ScrError {
   if (err instanceof ScrError) return err;

@@ -78,8 +78,17 @@ export interface ClaimedSubmission {
   bundle: Bundle;
   /** The same key's next submission was already queued when this one was claimed (it waits for this one). */
   more?: boolean;
-  /** Length of the stored bundle's JSON (characters: bytes for ASCII): the delivery worker sizes its next claim by it. */
+  /** Length of the stored bundle's JSON (characters in SQLite, bytes in PostgreSQL), as maxBytes counts it. */
   bytes?: number;
+}
+
+export interface ClaimOptions {
+  /** The time due work is judged by (default: now). */
+  now?: Date;
+  /** Stop before the claimed bundles' stored JSON would pass this many bytes (SQLite counts characters: the same for ASCII). */
+  maxBytes?: number;
+  /** Claim the first due submission even if it alone passes maxBytes (a worker with nothing in flight: a large one still goes). */
+  atLeastOne?: boolean;
 }
 
 /** A submission the SCR accepted, with its part of the transaction-response. */
@@ -100,9 +109,10 @@ export interface Outbox {
   get(id: string): Promise<SubmissionStatus | undefined>;
   /**
    * Atomically claim up to `limit` queued submissions whose next attempt is due, at most one per ordering
-   * key, and never one whose key has an earlier submission still queued or delivering (per-patient ordering).
+   * key, and never one whose key has an earlier submission still queued or delivering (per-patient ordering),
+   * earliest due first, within maxBytes of bundles.
    */
-  claim(limit: number, now?: Date): Promise<ClaimedSubmission[]>;
+  claim(limit: number, options?: ClaimOptions): Promise<ClaimedSubmission[]>;
   markDelivered(id: string, response: Bundle | undefined, now?: Date): Promise<void>;
   /**
    * Several submissions the SCR accepted in one transaction, marked in one write. Those still claimed are

@@ -30,6 +30,7 @@ export interface ClaimedRow {
   id: string;
   attempts: number;
   bundle: string | null;
+  bytes: number | null;
   claim_token: string;
   next_attempt_at: Date;
   seq: string;
@@ -60,16 +61,22 @@ const LOCK_CANDIDATE_KEYS = `
   WHERE pg_try_advisory_xact_lock(hashtext(current_schema()), hashtext(c.ordering_key))
   LIMIT $3`;
 
-/** For the keys we hold: claim each key's head if it is due (or its lease ran out) and nothing else is out. */
+/**
+ * For the keys we hold: claim each key's head if it is due (or its lease ran out) and nothing else is out,
+ * earliest due first while the bundles' running total stays within $5 bytes (the first whatever its size if $6).
+ */
 const CLAIM_HEADS = `
   WITH pending AS (
-    SELECT seq, ordering_key, state, next_attempt_at, lease_until,
+    SELECT seq, ordering_key, state, next_attempt_at, lease_until, octet_length(bundle) AS bytes,
            row_number() OVER (PARTITION BY ordering_key ORDER BY seq) AS place
     FROM submissions
     WHERE ordering_key = ANY($1::text[]) AND state IN ('queued', 'delivering')
   ),
   claimable AS (
-    SELECT h.seq FROM pending h
+    SELECT h.seq,
+           row_number() OVER (ORDER BY h.next_attempt_at, h.seq) AS place,
+           sum(h.bytes) OVER (ORDER BY h.next_attempt_at, h.seq) AS running_bytes
+    FROM pending h
     WHERE h.place = 1
       AND ((h.state = 'queued' AND h.next_attempt_at <= $2)
            OR (h.state = 'delivering' AND h.lease_until <= clock_timestamp()))
@@ -77,14 +84,17 @@ const CLAIM_HEADS = `
         SELECT 1 FROM pending d
         WHERE d.ordering_key = h.ordering_key AND d.seq <> h.seq
           AND d.state = 'delivering' AND d.lease_until > clock_timestamp())
+  ),
+  within_budget AS (
+    SELECT seq FROM claimable WHERE running_bytes <= $5 OR (place = 1 AND $6::boolean)
   )
   UPDATE submissions s
   SET state = 'delivering', claimed_by = $3, claim_token = gen_random_uuid(),
       lease_until = clock_timestamp() + $4 * interval '1 millisecond', updated_at = $2
-  FROM claimable c
+  FROM within_budget c
   WHERE s.seq = c.seq
     AND (s.state = 'queued' OR (s.state = 'delivering' AND s.lease_until <= clock_timestamp()))
-  RETURNING s.id, s.attempts, s.bundle, s.claim_token, s.next_attempt_at, s.seq,
+  RETURNING s.id, s.attempts, s.bundle, octet_length(s.bundle) AS bytes, s.claim_token, s.next_attempt_at, s.seq,
     EXISTS (
       SELECT 1 FROM submissions n
       WHERE n.ordering_key = s.ordering_key AND n.seq > s.seq AND n.state IN ('queued', 'delivering')) AS more`;
@@ -92,16 +102,16 @@ const CLAIM_HEADS = `
 /** One claim transaction on `client`. Rows come back earliest due first, as SQLite returns them. */
 export async function claimDue(
   client: PoolClient,
-  options: { limit: number; now: Date; replicaId: string; leaseMs: number },
+  options: { limit: number; now: Date; maxBytes: number; atLeastOne: boolean; replicaId: string; leaseMs: number },
 ): Promise<ClaimedRow[]> {
-  const { limit, now, replicaId, leaseMs } = options;
+  const { limit, now, maxBytes, atLeastOne, replicaId, leaseMs } = options;
   await client.query('BEGIN');
   try {
     // Look a little beyond `limit`: keys another replica is claiming right now are skipped, not waited for.
     const locked = await client.query<{ ordering_key: string }>(LOCK_CANDIDATE_KEYS, [now, limit * 4, limit]);
     const keys = [...new Set(locked.rows.map((r) => r.ordering_key))];
     let rows: ClaimedRow[] = [];
-    if (keys.length > 0) rows = (await client.query<ClaimedRow>(CLAIM_HEADS, [keys, now, replicaId, leaseMs])).rows;
+    if (keys.length > 0) rows = (await client.query<ClaimedRow>(CLAIM_HEADS, [keys, now, replicaId, leaseMs, maxBytes, atLeastOne])).rows;
     await client.query('COMMIT');
     return rows.sort((a, b) => a.next_attempt_at.getTime() - b.next_attempt_at.getTime() || Number(a.seq) - Number(b.seq));
   } catch (err) {

@@ -13,6 +13,7 @@ import {
   OutboxStateError,
   SUBMISSION_STATES,
   type ClaimedSubmission,
+  type ClaimOptions,
   type Delivery,
   type IdempotencyKey,
   type NewSubmission,
@@ -90,16 +91,18 @@ export class PostgresOutbox implements Outbox {
     return rows[0] && toStatus(rows[0]);
   }
 
-  async claim(limit: number, now: Date = new Date()): Promise<ClaimedSubmission[]> {
+  async claim(limit: number, { now = new Date(), maxBytes = Infinity, atLeastOne = false }: ClaimOptions = {}): Promise<ClaimedSubmission[]> {
     if (limit <= 0) return [];
     const client = await this.pool.connect();
     try {
-      const rows = await claimDue(client, { limit, now, replicaId: this.replicaId, leaseMs: this.leaseMs });
+      // A bigint parameter: a whole number, and no Infinity.
+      const budget = Math.floor(Math.min(maxBytes, Number.MAX_SAFE_INTEGER));
+      const rows = await claimDue(client, { limit, now, maxBytes: budget, atLeastOne, replicaId: this.replicaId, leaseMs: this.leaseMs });
       return rows.map((row) => {
         this.claims.set(row.id, row.claim_token);
         // A queued row always has its bundle: prune only touches delivered rows.
         const bundle = JSON.parse(row.bundle ?? 'null') as Bundle;
-        return { id: row.id, attempts: row.attempts, bundle, more: row.more, bytes: row.bundle?.length ?? 0 };
+        return { id: row.id, attempts: row.attempts, bundle, more: row.more, bytes: row.bytes ?? 0 };
       });
     } finally {
       client.release();

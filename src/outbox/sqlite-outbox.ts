@@ -13,6 +13,7 @@ import {
   StaleRecordError,
   SUBMISSION_STATES,
   type ClaimedSubmission,
+  type ClaimOptions,
   type Delivery,
   type IdempotencyKey,
   type NewSubmission,
@@ -153,21 +154,28 @@ export class SqliteOutbox implements Outbox {
     return row && toStatus(row);
   }
 
-  async claim(limit: number, now: Date = new Date()): Promise<ClaimedSubmission[]> {
+  async claim(limit: number, { now = new Date(), maxBytes = Infinity, atLeastOne = false }: ClaimOptions = {}): Promise<ClaimedSubmission[]> {
     if (limit <= 0) return [];
     // IMMEDIATE takes the write lock before the SELECT, so another process on the file cannot claim the same rows.
     const claimDue = this.db.transaction((at: number) => {
-      const rows = this.statements.due.all({ now: at, limit }) as { seq: number; id: string; attempts: number; bundle: string | null; more: number }[];
+      const rows: DueRow[] = [];
+      let bytes = 0;
+      // Read row by row, so bundles past the budget are not read at all.
+      for (const row of this.statements.due.iterate({ now: at, limit }) as IterableIterator<DueRow>) {
+        // A queued row always has its bundle: prune only touches delivered rows.
+        bytes += row.bundle.length;
+        if (bytes > maxBytes && !(atLeastOne && rows.length === 0)) break;
+        rows.push(row);
+      }
       for (const row of rows) this.statements.markDelivering.run({ seq: row.seq, now: at });
       return rows;
     });
     return this.relaxed(() => claimDue.immediate(now.getTime())).map((row) => ({
       id: row.id,
       attempts: row.attempts,
-      // A queued row always has its bundle: prune only touches delivered rows.
-      bundle: JSON.parse(row.bundle ?? 'null') as Bundle,
+      bundle: JSON.parse(row.bundle) as Bundle,
       more: row.more === 1,
-      bytes: row.bundle?.length ?? 0,
+      bytes: row.bundle.length,
     }));
   }
 
@@ -285,6 +293,15 @@ export class SqliteOutbox implements Outbox {
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
+
+/** A row of the `due` query. */
+interface DueRow {
+  seq: number;
+  id: string;
+  attempts: number;
+  bundle: string;
+  more: number;
+}
 
 function prepareStatements(db: Database.Database) {
   return {

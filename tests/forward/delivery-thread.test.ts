@@ -16,6 +16,7 @@ import { startGateway } from '../../src/main';
 import { createLogger } from '../../src/observability/logger';
 import { SqliteOutbox } from '../../src/outbox/sqlite-outbox';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway';
+import { submission } from '../outbox/submissions';
 import { nhsNumbers } from '../support/processes';
 import { LoopbackScr, unavailable, type ScrReply, type ScrRequest } from './loopback-scr';
 
@@ -209,6 +210,32 @@ describe('a delivery thread that dies', () => {
     } finally {
       await gw.stop();
       await scr.close();
+    }
+  });
+});
+
+describe('a backlog of large records', () => {
+  it("is claimed within the thread's heap bound, so the thread works through it rather than dying on it", async () => {
+    // 40 bundles of ~300 KB: 12 MB of JSON. Taking the backlog at once ran a 32 MB thread out of memory at
+    // every start; the thread's sends now hold at most claimBytesFor(32 MB) = 4 MB of it.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crg-thread-'));
+    const outboxFile = path.join(dir, 'outbox.sqlite');
+    const outbox = new SqliteOutbox(outboxFile);
+    const people = nhsNumbers(40, 997_700_000);
+    const ids = await outbox.enqueue(people.map((nhs, i) => submission(nhs, `resident:BIG-${i}@1`, 'x'.repeat(300_000))));
+    await outbox.close();
+    const scr = await LoopbackScr.start(answer);
+    const gw = await startTestGateway({ DELIVERY_THREAD: 'on', SCR_BASE_URL: scr.url, OUTBOX_PATH: outboxFile, DELIVERY_THREAD_HEAP_MB: '32' });
+    const reader = new SqliteOutbox(outboxFile);
+    try {
+      await eventually(async () => ((await reader.counts()).delivered === ids.length ? true : undefined));
+      expect(gw.logLines.filter((l) => l.includes('delivery thread died'))).toEqual([]);
+      expect(recordsSent(scr)).toBe(40);
+    } finally {
+      await reader.close();
+      await gw.stop();
+      await scr.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

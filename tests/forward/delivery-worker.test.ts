@@ -331,40 +331,55 @@ describe('DeliveryWorker sending several patients in one transaction', () => {
     expect(families).toEqual([['First', 'Smith'], ['Second']]);
   });
 
-  describe('claims sized by the bundles it has seen', () => {
-    /** The limit asked of each claim, and the real outbox behind it. */
-    function countingClaims(): { limits: number[]; outbox: SqliteOutbox } {
-      const limits: number[] = [];
-      const spy: SqliteOutbox = Object.create(outbox, {
-        claim: { value: (limit: number, now?: Date) => (limits.push(limit), outbox.claim(limit, now)) },
+  describe('claims bounded by the bytes of their bundles', () => {
+    /** An SCR that holds each transaction a little, noting the most bundle JSON it held at once, and how many. */
+    async function holdingScr(): Promise<{ server: LoopbackScr; most: { bytes: number; sends: number } }> {
+      const most = { bytes: 0, sends: 0 };
+      const open = { bytes: 0, sends: 0 };
+      const server = await startScr(async ({ bundle }) => {
+        const bytes = JSON.stringify(bundle).length;
+        open.bytes += bytes;
+        open.sends++;
+        most.bytes = Math.max(most.bytes, open.bytes);
+        most.sends = Math.max(most.sends, open.sends);
+        await new Promise((r) => setTimeout(r, 20));
+        open.bytes -= bytes;
+        open.sends--;
+        return answerEach(bundle);
       });
-      return { limits, outbox: spy };
+      return { server, most };
     }
     const many = (n: number, padding = ''): ReturnType<typeof submission>[] =>
       Array.from({ length: n }, (_, i) => submission(`90000${String(i).padStart(5, '0')}`, 'resident:R-1@1', padding));
 
-    it('claims fewer large submissions than its slots could take, so a backlog of big records stays within claimBytes', async () => {
-      const server = await startScr(({ bundle }) => answerEach(bundle));
+    it('never has more than claimBytes of bundles out at once, from its very first claim', async () => {
+      const { server, most } = await holdingScr();
       const ids = await outbox.enqueue(many(30, 'x'.repeat(200_000)));
-      const { limits, outbox: spy } = countingClaims();
-      // 1 MB for 2 slots: 512 KB a slot is two of these ~200 KB bundles, not the 10 a batch could hold.
-      startWorker(server.url, { outbox: spy, concurrency: 2, batchSize: 10, claimBytes: 1024 * 1024 });
+      // 1 MB: five of these ~200 KB bundles, where its slots could take 20.
+      startWorker(server.url, { concurrency: 2, batchSize: 10, claimBytes: 1024 * 1024 });
       for (const id of ids) await waitFor(settled(id));
-      const [first, ...after] = limits.filter((l) => l > 0);
-      expect(first).toBeLessThanOrEqual(20);
-      expect(after.length).toBeGreaterThan(0);
-      expect(Math.max(...after)).toBeLessThanOrEqual(5);
+      expect(most.bytes).toBeGreaterThan(800 * 1024);
+      expect(most.bytes).toBeLessThanOrEqual(1024 * 1024);
+      expect(server.requests.map((r) => r.bundle.entry?.length)).toEqual([5, 5, 5, 5, 5, 5]);
     });
 
-    it('claims full batches again once the bundles are small', async () => {
-      const server = await startScr(({ bundle }) => answerEach(bundle));
-      const ids = await outbox.enqueue(many(60));
-      const { limits, outbox: spy } = countingClaims();
-      startWorker(server.url, { outbox: spy, concurrency: 2, batchSize: 10, claimBytes: 1024 * 1024 });
+    it('sends a bundle larger than claimBytes alone rather than never', async () => {
+      const { server, most } = await holdingScr();
+      const ids = await outbox.enqueue(many(3, 'x'.repeat(200_000)));
+      startWorker(server.url, { concurrency: 2, batchSize: 10, claimBytes: 64 * 1024 });
       for (const id of ids) await waitFor(settled(id));
-      // The first claim guesses large bundles (16 of 20); later ones, having seen ~400-byte bundles, ask for a batch a free slot.
-      expect(limits[0]).toBe(16);
-      expect(limits.slice(1).some((l) => l >= 10)).toBe(true);
+      for (const id of ids) expect((await outbox.get(id))?.state).toBe('delivered');
+      expect(server.requests.map((r) => r.bundle.entry?.length)).toEqual([1, 1, 1]);
+      expect(most.sends).toBe(1);
+    });
+
+    it('claims full batches of small bundles, a batch a slot', async () => {
+      const { server, most } = await holdingScr();
+      const ids = await outbox.enqueue(many(40));
+      startWorker(server.url, { concurrency: 2, batchSize: 10, claimBytes: 1024 * 1024 });
+      for (const id of ids) await waitFor(settled(id));
+      expect(server.requests.map((r) => r.bundle.entry?.length)).toEqual([10, 10, 10, 10]);
+      expect(most.sends).toBe(2);
     });
   });
 });

@@ -72,6 +72,19 @@ describe.each(STORES)('the $name outbox', (kind) => {
     expect((await outbox.claim(10)).map((c) => [c.id, c.more])).toEqual([[a2, false]]);
   });
 
+  it('claims within a budget of bundle bytes, earliest first; one past it only when asked for at least one', async () => {
+    const padding = 'x'.repeat(10_000);
+    const people = ['9000000009', '9000000017', '9000000025', '9000000033'];
+    const queued = await outbox.enqueue(people.map((nhs, i) => submission(nhs, `resident:R-${i}@1`, padding)));
+    const size = JSON.stringify(submission(people[0], 'resident:R-0@1', padding).bundle).length;
+    // Room for two and most of a third: two are claimed, and the rest wait for the next claim.
+    expect(ids(await outbox.claim(10, { maxBytes: 2.9 * size }))).toEqual(queued.slice(0, 2));
+    // Room for less than one: none, unless at least one is asked for (a large record must still go).
+    expect(await outbox.claim(10, { maxBytes: size - 1 })).toEqual([]);
+    expect(ids(await outbox.claim(10, { maxBytes: size - 1, atLeastOne: true }))).toEqual([queued[2]]);
+    expect(ids(await outbox.claim(10, { maxBytes: 100 * size }))).toEqual([queued[3]]);
+  });
+
   it('says how large each claimed submission is: the length of its bundle as JSON', async () => {
     const small = submission(PATIENT_A);
     const large = submission(PATIENT_B, 'resident:R-1001@1', 'x'.repeat(10_000));
@@ -102,7 +115,7 @@ describe.each(STORES)('the $name outbox', (kind) => {
     await outbox.claim(10);
     await outbox.markRetry(a1, refused, new Date(Date.now() + 60_000));
     expect(await outbox.claim(10)).toEqual([]);
-    expect(ids(await outbox.claim(10, new Date(Date.now() + 61_000)))).toEqual([a1]);
+    expect(ids(await outbox.claim(10, { now: new Date(Date.now() + 61_000) }))).toEqual([a1]);
   });
 
   it('releases the next submission for a key once the earlier one is dead-lettered', async () => {

@@ -59,7 +59,7 @@ const YOUNG_GENERATION_MB = 16;
  * the text sent. Measured with backlogs of 300 KB bundles (bench/PERFORMANCE.md, session 8): a 16 MB thread died
  * with 1.8 MB in flight and lived with 1.5; a 24 MB one lived with 2.4 MB and died with 3.
  */
-export function claimBytesFor(heapMb: number): number {
+function claimBytesFor(heapMb: number): number {
   return (Math.max(1, heapMb - THREAD_BASELINE_MB) * 1024 * 1024) / 5;
 }
 const THREAD_BASELINE_MB = 12;

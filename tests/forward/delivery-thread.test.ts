@@ -125,7 +125,11 @@ describe('the delivery thread', () => {
       const res = await request(gw.url).get('/v1/admin/delivery').set('Authorization', gw.as.operator);
       return res.body.circuit === 'open' ? true : undefined;
     });
-    const text = await metrics(gw);
+    // The thread reports the breaker as it opens, and the retry once its outcome is stored, a moment later.
+    const text = await eventually(async () => {
+      const now = await metrics(gw);
+      return sample(now, 'gateway_delivery_retries_total') > retriesBefore ? now : undefined;
+    }, 5000);
     expect(sample(text, 'gateway_delivery_circuit_opened_total')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'gateway_delivery_retries_total')).toBeGreaterThan(retriesBefore);
     expect(await state(gw, id)).toBe('queued');

@@ -73,7 +73,7 @@ const CLAIM_HEADS = `
     WHERE ordering_key = ANY($1::text[]) AND state IN ('queued', 'delivering')
   ),
   claimable AS (
-    SELECT h.seq,
+    SELECT h.seq, h.bytes,
            row_number() OVER (ORDER BY h.next_attempt_at, h.seq) AS place,
            sum(h.bytes) OVER (ORDER BY h.next_attempt_at, h.seq) AS running_bytes
     FROM pending h
@@ -86,7 +86,7 @@ const CLAIM_HEADS = `
           AND d.state = 'delivering' AND d.lease_until > clock_timestamp())
   ),
   within_budget AS (
-    SELECT seq FROM claimable WHERE running_bytes <= $5 OR (place = 1 AND $6::boolean)
+    SELECT seq, bytes FROM claimable WHERE running_bytes <= $5 OR (place = 1 AND $6::boolean)
   )
   UPDATE submissions s
   SET state = 'delivering', claimed_by = $3, claim_token = gen_random_uuid(),
@@ -94,7 +94,7 @@ const CLAIM_HEADS = `
   FROM within_budget c
   WHERE s.seq = c.seq
     AND (s.state = 'queued' OR (s.state = 'delivering' AND s.lease_until <= clock_timestamp()))
-  RETURNING s.id, s.attempts, s.bundle, octet_length(s.bundle) AS bytes, s.claim_token, s.next_attempt_at, s.seq,
+  RETURNING s.id, s.attempts, s.bundle, c.bytes, s.claim_token, s.next_attempt_at, s.seq,
     EXISTS (
       SELECT 1 FROM submissions n
       WHERE n.ordering_key = s.ordering_key AND n.seq > s.seq AND n.state IN ('queued', 'delivering')) AS more`;

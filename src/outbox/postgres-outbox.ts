@@ -101,8 +101,7 @@ export class PostgresOutbox implements Outbox {
       return rows.map((row) => {
         this.claims.set(row.id, row.claim_token);
         // A queued row always has its bundle: prune only touches delivered rows.
-        const bundle = JSON.parse(row.bundle ?? 'null') as Bundle;
-        return { id: row.id, attempts: row.attempts, bundle, more: row.more, bytes: row.bytes ?? 0 };
+        return { id: row.id, attempts: row.attempts, bundle: JSON.parse(row.bundle ?? 'null') as Bundle, more: row.more, bytes: row.bytes ?? 0 };
       });
     } finally {
       client.release();

@@ -49,10 +49,14 @@ export interface IngestDeps extends PrepareDeps {
 export interface AcceptedSubmission {
   record: ProviderRecord;
   resources: Resource[];
+  /** Those of `resources` sent as a conditional create: another record type keeps them whole. */
+  createOnly?: ReadonlySet<Resource>;
 }
 
 export function acceptedSubmission(record: ProviderRecord, submission: NewSubmission): AcceptedSubmission {
-  return { record, resources: (submission.bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : [])) };
+  const entries = (submission.bundle.entry ?? []).filter((e) => e.resource);
+  const createOnly = new Set(entries.filter((e) => e.request?.ifNoneExist).map((e) => e.resource!));
+  return { record, resources: entries.map((e) => e.resource!), createOnly };
 }
 
 export interface AcceptedRecord {

@@ -9,7 +9,7 @@ import type { Resource } from 'fhir/r4';
 import type { Writable } from 'node:stream';
 import type { Deidentifier } from './deidentify';
 import { HASHED_ID_SYSTEM, PSEUDONYM_SYSTEM, type ProjectKey, type Pseudonyms } from './pseudonyms';
-import type { ResearchStore } from './research-store';
+import { EXTRACT_START, type ExtractCut, type ResearchStore } from './research-store';
 
 const PAGE = 500;
 
@@ -27,7 +27,7 @@ async function drained(out: Writable): Promise<void> {
 export interface ExtractPlan {
   project: string;
   since: string;
-  upTo: number;
+  upTo: ExtractCut;
   /** People in the extract (opted-out people excluded), for the audit trail. */
   people: number;
 }
@@ -51,20 +51,19 @@ export class Extracts {
   ) {}
 
   plan(project: string, since: string): ExtractPlan {
-    const upTo = this.store.lastSeq();
+    const upTo = this.store.cut();
     return { project, since, upTo, people: this.store.people(since, upTo) };
   }
 
   /** Writes the planned extract to out, waiting for it to drain whenever it asks; returns the lines written. */
   async write(plan: ExtractPlan, out: Writable): Promise<number> {
     const key = this.pseudonyms.projectKey(plan.project);
-    let after = 0;
+    let after = EXTRACT_START;
     let lines = 0;
     for (;;) {
-      const rows = this.store.page(plan.since, after, plan.upTo, PAGE);
-      if (rows.length === 0) return lines;
+      const { rows, next } = this.store.page(plan.since, after, plan.upTo, PAGE);
       for (const row of rows) {
-        const current = this.deidentifier.prune(JSON.parse(row.resource) as Resource);
+        const current = this.deidentifier.prune(row.resource as Resource);
         if (!current) continue;
         const resource = rekey(current, key) as Record<string, unknown>;
         const line = JSON.stringify({ resourceType: resource.resourceType, id: key.token(row.resourceKey), ...resource });
@@ -75,7 +74,8 @@ export class Extracts {
           if (out.destroyed) throw new Error('the client went away during the extract');
         }
       }
-      after = rows[rows.length - 1].seq;
+      if (!next) return lines;
+      after = next;
     }
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { Resource } from 'fhir/r4';
 import type { AcceptedSubmission } from '../ingest/accept';
+import { PROVIDER_RECORD_SYSTEM } from '../map/identifiers';
 import type { Logger } from '../observability/logger';
 import type { Deidentifier } from './deidentify';
 import { eventDate, factOf, isoWeek } from './facts';
@@ -30,30 +31,41 @@ export interface AcceptedBatch {
   at: Date;
 }
 
+/**
+ * Whether a resource belongs to its record alone: it has no identifier, or the gateway's id for this provider
+ * record (or a part of it). Any other identity (an NHS number, an ODS code) other records can carry too.
+ */
+function ownedBy(recordRef: string, id: { system?: string; value?: string } | undefined): boolean {
+  if (!id) return true;
+  return id.system === PROVIDER_RECORD_SYSTEM && (id.value === recordRef || id.value!.startsWith(`${recordRef}/`));
+}
+
 function deidentified(deps: ResearchFeedDeps, { accepted, at: now }: AcceptedBatch): ResearchRecord[] {
-  return accepted.map(({ record, resources }) => {
+  return accepted.map(({ record, resources, createOnly }) => {
     const recordRef = `${record.careProvider.odsCode}/${record.type}/${record.recordId}`;
-    const recordKey = deps.pseudonyms.id('record', recordRef);
+    const provider = record.careProvider.odsCode;
     const person = record.nhsNumber === undefined ? undefined : deps.pseudonyms.person(record.nhsNumber);
-    const stored: StoredResource[] = [];
+    const out: ResearchRecord = { recordKey: deps.pseudonyms.id('record', recordRef), person, provider, resources: [], shared: [] };
     resources.forEach((resource, index) => {
       const clean = deps.deidentifier.deidentify(resource, now);
       if (!clean) return;
       const id = (resource as Identified).identifier?.find((i) => i.system && i.value);
       const identity = id ? `${resource.resourceType}|${id.system}|${id.value}` : `${recordRef}#${index}`;
       const when = eventDate(resource) ?? record.recordedAt ?? now.toISOString();
-      stored.push({
+      const stored: StoredResource = {
         resourceKey: deps.pseudonyms.id('resource', identity),
-        recordKey,
-        person: resource.resourceType === 'Organization' ? undefined : person,
-        provider: record.careProvider.odsCode,
         resourceType: resource.resourceType,
         fact: factOf(resource, record.type),
         week: isoWeek(when),
         resource: clean,
-      });
+      };
+      if (ownedBy(recordRef, id)) out.resources.push(stored);
+      else {
+        const about = resource.resourceType === 'Organization' ? undefined : person;
+        out.shared.push({ ...stored, person: about, provider, createOnly: createOnly?.has(resource) ?? false });
+      }
     });
-    return { recordKey, resources: stored };
+    return out;
   });
 }
 

@@ -115,6 +115,9 @@ beforeAll(async () => {
   research = await gw.bearer(RESEARCH);
   // The extract reads the research store, not the SCR: pause delivery so the shared machine does less work.
   await request(gw.url).post('/v1/admin/delivery/pause').set('Authorization', gw.as.operator).expect(200);
+  // The care home first, as a provider joining does: the residents' create-only copies must not replace it.
+  const careHome = records.filter((r) => r.type === 'care-location');
+  expect((await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).send({ records: careHome })).status).toBe(202);
   for (const personRecords of byPerson.values()) {
     const res = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).send({ records: personRecords });
     expect(res.status).toBe(202);
@@ -135,6 +138,12 @@ describe('the de-identified extract of the whole care home', () => {
     expect(ids).toHaveLength(people.length);
     expect(new Set(ids).size).toBe(people.length);
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("holds the care home once, as its care-location record has it: no resident's thin copy replaces it", () => {
+    const organizations = first.lines.filter((l) => l.resourceType === 'Organization');
+    expect(organizations).toHaveLength(1);
+    expect(organizations[0].type).toEqual([{ coding: [expect.objectContaining({ code: expect.any(String) })] }]);
   });
 
   it('contains no NHS number, name, address line, postcode, exact birth date, phone or email from the input', () => {

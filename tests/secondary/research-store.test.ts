@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import Database from 'better-sqlite3';
 import type { Resource } from 'fhir/r4';
 import type { ProviderRecord } from '../../src/map/map-record';
 import { createLogger } from '../../src/observability/logger';
@@ -14,7 +15,7 @@ import { loadRules, parseRules } from '../../src/secondary/deidentify-rules';
 import { Extracts } from '../../src/secondary/extract';
 import { Pseudonyms } from '../../src/secondary/pseudonyms';
 import { writeAccepted, type ResearchFeed, type ResearchFeedDeps } from '../../src/secondary/research-feed';
-import { ResearchStore } from '../../src/secondary/research-store';
+import { ResearchStore, type ResearchBatch } from '../../src/secondary/research-store';
 import { loadPseudonymSecret } from '../../src/secondary/secret';
 
 const NHS_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -142,6 +143,152 @@ describe('research store', () => {
     }
     expect(await done).toBe(1202);
     expect(drains).toBeGreaterThan(10);
+  });
+});
+
+const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
+
+function resident(nhsNumber: string, recordId: string, ods = 'VNX12'): ProviderRecord {
+  return { type: 'resident', recordId, version: 1, nhsNumber, careProvider: { odsCode: ods }, sourceSystem: 'test', recordedAt: '2026-11-02T09:00:00Z', data: {} };
+}
+
+const patient = (nhsNumber: string, gender: string): Resource =>
+  ({ resourceType: 'Patient', identifier: [{ system: NHS_SYSTEM, value: nhsNumber }], gender, birthDate: '1940-05-01' }) as Resource;
+
+/** The care home as its care-location record has it (with a type), or as a resident record's thin copy (without). */
+const careHome = (ods: string, full: boolean): Resource =>
+  ({ resourceType: 'Organization', identifier: [{ system: ODS_SYSTEM, value: ods }], active: true, ...(full ? { type: [{ coding: [{ code: 'prov' }] }] } : {}) }) as Resource;
+
+const ofType = (lines: Record<string, unknown>[], type: string) => lines.filter((l) => l.resourceType === type);
+
+describe('resources more than one record carries', () => {
+  it('holds a Patient that two resident records carry once, as the later one wrote it', async () => {
+    feed([{ record: resident(PEOPLE[0], 'RES-A'), resources: [patient(PEOPLE[0], 'female')] }]);
+    feed([{ record: resident(PEOPLE[0], 'RES-B', 'VNX99'), resources: [patient(PEOPLE[0], 'unknown')] }]);
+    const { people, lines } = await read('p');
+    expect(ofType(lines, 'Patient').map((p) => p.gender)).toEqual(['unknown']);
+    expect(people).toBe(2);
+  });
+
+  it("never lets a resident record's create-only copy of the care home replace the care-location record's", async () => {
+    const location: ProviderRecord = { type: 'care-location', recordId: 'LOC-1', version: 1, careProvider: { odsCode: 'VNX12' }, sourceSystem: 'test', data: {} };
+    feed([{ record: location, resources: [careHome('VNX12', true)] }]);
+    const thin = careHome('VNX12', false);
+    feed([{ record: resident(PEOPLE[0], 'RES-A'), resources: [patient(PEOPLE[0], 'female'), thin], createOnly: new Set([thin]) }]);
+    const organizations = ofType((await read('p')).lines, 'Organization');
+    expect(organizations).toHaveLength(1);
+    expect(organizations[0].type).toEqual([{ coding: [{ code: 'prov' }] }]);
+  });
+
+  it('stores a create-only resource when nothing holds it yet', async () => {
+    const thin = careHome('VNX77', false);
+    feed([{ record: resident(PEOPLE[0], 'RES-A', 'VNX77'), resources: [thin], createOnly: new Set([thin]) }]);
+    expect(ofType((await read('p')).lines, 'Organization')).toHaveLength(1);
+  });
+
+  it("keeps a shared resource when a record's new version no longer carries it, and drops the record's own", async () => {
+    feed([{ record: record(PEOPLE[0], 'OBS-R'), resources: [patient(PEOPLE[0], 'female'), pulse(PEOPLE[0], 'OBS-R')] }]);
+    expect((await read('p')).lines).toHaveLength(4);
+    feed([{ record: record(PEOPLE[0], 'OBS-R', 2), resources: [] }]);
+    const lines = (await read('p')).lines;
+    expect(lines).toHaveLength(3);
+    expect(ofType(lines, 'Patient')).toHaveLength(1);
+  });
+
+  it('leaves out the Patient of a person who opted out, and counts them in no extract', async () => {
+    feed([{ record: resident(PEOPLE[0], 'RES-A'), resources: [patient(PEOPLE[0], 'female')] }]);
+    store.addOptOuts([pseudonyms.person(PEOPLE[0])]);
+    const { people, lines } = await read('p');
+    expect(ofType(lines, 'Patient')).toEqual([]);
+    expect(people).toBe(1);
+  });
+});
+
+describe('aggregates', () => {
+  const observation = (nhsNumber: string, recordId: string, part: string, day: string, news2?: number): Resource =>
+    ({
+      ...pulse(nhsNumber, recordId, part),
+      effectiveDateTime: `${day}T08:00:00Z`,
+      ...(news2 === undefined ? {} : { category: [], code: { coding: [{ code: '1104051000000101' }] }, valueQuantity: { value: news2 } }),
+    }) as Resource;
+
+  it("counts each record's resources by their own week, and each person once a week", () => {
+    feed([
+      { record: record(PEOPLE[0], 'OBS-W'), resources: [observation(PEOPLE[0], 'OBS-W', 'a', '2026-11-09'), observation(PEOPLE[0], 'OBS-W', 'b', '2026-11-10'), observation(PEOPLE[0], 'OBS-W', 'c', '2026-11-16', 6)] },
+      { record: record(PEOPLE[1], 'OBS-V'), resources: [observation(PEOPLE[1], 'OBS-V', 'a', '2026-11-11', 4)] },
+    ]);
+    const rows = store.aggregates().filter((r) => r.week !== '2026-W45');
+    expect(rows).toEqual([
+      { provider: 'VNX12', week: '2026-W46', residents: 2, vitalSigns: 2, news2High: 0, hospitalTransfers: 0 },
+      { provider: 'VNX12', week: '2026-W47', residents: 1, vitalSigns: 0, news2High: 1, hospitalTransfers: 0 },
+    ]);
+  });
+
+  it('counts a person whose only resource that week is their Patient', () => {
+    feed([{ record: resident(PEOPLE[0], 'RES-A', 'VNX99'), resources: [patient(PEOPLE[0], 'female')] }]);
+    expect(store.aggregates().filter((r) => r.provider === 'VNX99')).toEqual([
+      { provider: 'VNX99', week: '2026-W45', residents: 1, vitalSigns: 0, news2High: 0, hospitalTransfers: 0 },
+    ]);
+  });
+});
+
+/** The layout before one row per record: a row per resource, as that store wrote it. */
+function writeRowPerResource(file: string, batches: ResearchBatch[]): void {
+  const db = new Database(file);
+  db.exec(`CREATE TABLE resources (seq INTEGER PRIMARY KEY AUTOINCREMENT, resource_key TEXT NOT NULL UNIQUE, record_key TEXT NOT NULL,
+             person TEXT, provider TEXT NOT NULL, resource_type TEXT NOT NULL, fact TEXT, week TEXT, updated_at TEXT NOT NULL, resource TEXT NOT NULL);
+           CREATE INDEX resources_by_record ON resources (record_key);
+           CREATE TABLE opt_outs (person TEXT PRIMARY KEY, registered_at TEXT NOT NULL);`);
+  const upsert = db.prepare(`INSERT INTO resources (resource_key, record_key, person, provider, resource_type, fact, week, updated_at, resource)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (resource_key) DO UPDATE SET record_key = excluded.record_key, person = excluded.person,
+    provider = excluded.provider, resource_type = excluded.resource_type, fact = excluded.fact, week = excluded.week,
+    updated_at = excluded.updated_at, resource = excluded.resource`);
+  const dropOthers = db.prepare('DELETE FROM resources WHERE record_key = ? AND updated_at <> ?');
+  for (const { records, at } of batches) {
+    for (const r of records) {
+      for (const x of [...r.resources.map((own) => ({ ...own, person: r.person, provider: r.provider })), ...r.shared]) {
+        upsert.run(x.resourceKey, r.recordKey, x.person ?? null, x.provider, x.resourceType, x.fact ?? null, x.week ?? null, at.toISOString(), JSON.stringify(x.resource));
+      }
+      dropOthers.run(r.recordKey, at.toISOString());
+    }
+  }
+  db.close();
+}
+
+describe('a store written a row per resource', () => {
+  it('moves into a row per record when opened, with the same extract, people and aggregates', async () => {
+    const batches: ResearchBatch[] = [];
+    const capture = { writeAll: (b: ResearchBatch[]) => batches.push(...b) } as unknown as ResearchStore;
+    const deps = { store: capture, deidentifier: new Deidentifier(loadRules(), pseudonyms), pseudonyms, logger: createLogger('error', new PassThrough()) };
+    const stamp = (n: number) => new Date(Date.UTC(2026, 10, 2, 9, 0, n));
+    writeAccepted(deps, [
+      { at: stamp(1), accepted: PEOPLE.map((n, i) => ({ record: resident(n, `RES-${i}`), resources: [patient(n, 'female'), careHome('VNX12', false)] })) },
+      { at: stamp(2), accepted: PEOPLE.map((n, i) => ({ record: record(n, `OBS-M${i}`), resources: [pulse(n, `OBS-M${i}`), pulse(n, `OBS-M${i}`, 'spo2')] })) },
+      { at: stamp(3), accepted: [{ record: { ...record(PEOPLE[0], 'OBS-M0'), version: 2 }, resources: [pulse(PEOPLE[0], 'OBS-M0')] }] },
+    ]);
+    store.close();
+    fs.rmSync(path.join(dir, 'research.sqlite'));
+    store = new ResearchStore(path.join(dir, 'fresh.sqlite'));
+    store.writeAll(batches);
+    store.addOptOuts([pseudonyms.person(PEOPLE[1])]);
+    extracts = new Extracts(store, pseudonyms, new Deidentifier(loadRules(), pseudonyms));
+    const fresh = { extract: await read('p'), aggregates: store.aggregates() };
+    store.close();
+
+    const file = path.join(dir, 'old.sqlite');
+    writeRowPerResource(file, batches);
+    store = new ResearchStore(file);
+    store.addOptOuts([pseudonyms.person(PEOPLE[1])]);
+    extracts = new Extracts(store, pseudonyms, new Deidentifier(loadRules(), pseudonyms));
+    const migrated = await read('p');
+    const sorted = (lines: Record<string, unknown>[]) => lines.map((l) => JSON.stringify(l)).sort();
+    expect(migrated.lines.length).toBe(3); // one Patient (the other opted out), the care home, OBS-M0's second version
+    expect(sorted(migrated.lines)).toEqual(sorted(fresh.extract.lines));
+    expect(migrated.people).toBe(fresh.extract.people);
+    expect(store.aggregates()).toEqual(fresh.aggregates);
+    const tables = new Database(file, { readonly: true });
+    expect(tables.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'resources'").all()).toEqual([]);
+    tables.close();
   });
 });
 

@@ -41,6 +41,10 @@ export function openSecondaryUses(
   if (generated) logger.warn('generated a research pseudonym secret in the data folder; back it up, or extracts will not link with later ones');
   const pseudonyms = new Pseudonyms(secret);
   const store = new ResearchStore(config.storePath, storeOptions);
+  if (store.migrated) {
+    const { resources, records, ms } = store.migrated;
+    logger.info('research store moved to one row per provider record', { resources, records, ms });
+  }
   const deidentifier = new Deidentifier(loadRules(), pseudonyms);
   const queue = new FeedQueue((batches) => writeAccepted({ store, deidentifier, pseudonyms, logger }, batches), FEED_QUEUE);
   return {

@@ -278,6 +278,8 @@ describe('a store written a row per resource', () => {
     const file = path.join(dir, 'old.sqlite');
     writeRowPerResource(file, batches);
     store = new ResearchStore(file);
+    // 2 Patients, the care home, 3 pulses; the resident records own nothing, so 2 record rows.
+    expect(store.migrated).toEqual({ resources: 6, records: 2, ms: expect.any(Number) });
     store.addOptOuts([pseudonyms.person(PEOPLE[1])]);
     extracts = new Extracts(store, pseudonyms, new Deidentifier(loadRules(), pseudonyms));
     const migrated = await read('p');
@@ -289,6 +291,11 @@ describe('a store written a row per resource', () => {
     const tables = new Database(file, { readonly: true });
     expect(tables.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'resources'").all()).toEqual([]);
     tables.close();
+    store.close();
+    store = new ResearchStore(file);
+    extracts = new Extracts(store, pseudonyms, new Deidentifier(loadRules(), pseudonyms));
+    expect(store.migrated).toBeUndefined();
+    expect(sorted((await read('p')).lines)).toEqual(sorted(fresh.extract.lines));
   });
 });
 

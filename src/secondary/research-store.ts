@@ -134,12 +134,13 @@ export interface Migration {
  * its record's row, in the order they were written.
  */
 function migrateRowPerResource(db: Database.Database): Migration | undefined {
-  const old = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'resources'").get();
-  if (!old) return undefined;
-  const started = Date.now();
-  const resources = (db.prepare('SELECT COUNT(*) AS n FROM resources').get() as { n: number }).n;
+  const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
   const shared = (table: string) => `COALESCE(json_extract(${table}.resource, '$.identifier[0].system'), '') IN ('${PSEUDONYM_SYSTEM}', '${ODS_CODE_SYSTEM}')`;
-  db.transaction(() => {
+  const started = Date.now();
+  // Looked for inside the write transaction, so two connections opening one file move it once.
+  return db.transaction((): Migration | undefined => {
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'resources'").get()) return undefined;
+    const resources = count('resources');
     db.exec(`
       INSERT INTO shared_resources (resource_key, person, provider, resource_type, fact, week, updated_at, resource)
         SELECT resource_key, person, provider, resource_type, fact, week, updated_at, resource FROM resources
@@ -150,13 +151,12 @@ function migrateRowPerResource(db: Database.Database): Migration | undefined {
              SELECT week, fact, COUNT(*) AS n FROM resources t
              WHERE t.record_key = o.record_key AND t.week IS NOT NULL AND NOT (${shared('t')})
              GROUP BY week, fact)),
-          json_group_array(json_object('key', o.resource_key, 'resource', json(o.resource)))
-        FROM (SELECT * FROM resources WHERE NOT (${shared('resources')}) ORDER BY seq) o
+          json_group_array(json_object('key', o.resource_key, 'resource', json(o.resource)) ORDER BY o.seq)
+        FROM resources o WHERE NOT (${shared('o')})
         GROUP BY o.record_key ORDER BY MIN(o.seq);
       DROP TABLE resources;`);
-  })();
-  const records = (db.prepare('SELECT COUNT(*) AS n FROM records').get() as { n: number }).n;
-  return { resources, records, ms: Date.now() - started };
+    return { resources, records: count('records'), ms: Date.now() - started };
+  }).immediate();
 }
 
 

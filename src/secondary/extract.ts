@@ -11,7 +11,8 @@ import type { Deidentifier } from './deidentify';
 import { HASHED_ID_SYSTEM, PSEUDONYM_SYSTEM, type ProjectKey, type Pseudonyms } from './pseudonyms';
 import { EXTRACT_START, type ExtractCut, type ResearchStore } from './research-store';
 
-const PAGE = 500;
+/** A page: 500 rows, or the row that passes 4 MB of stored JSON, whichever comes first. */
+const PAGE = { rows: 500, bytes: 4 * 1024 * 1024 };
 
 /** Resolves when out drains or closes, leaving no listener behind. */
 async function drained(out: Writable): Promise<void> {

@@ -67,6 +67,24 @@ export interface ExtractCursor {
 /** The start of an extract. */
 export const EXTRACT_START: ExtractCursor = { table: 'shared', seq: 0 };
 
+/** How much one page of an extract reads: rows, and characters of stored JSON. */
+export interface PageSize {
+  rows: number;
+  bytes: number;
+}
+
+/** Reads rows one by one until `bytes` of them are read: the row that passes it is the page's last. */
+function readUpTo<Row>(statement: Database.Statement, params: unknown[], sizeOf: (row: Row) => number, bytes: number): Row[] {
+  const rows: Row[] = [];
+  let read = 0;
+  for (const row of statement.iterate(...params) as IterableIterator<Row>) {
+    rows.push(row);
+    read += sizeOf(row);
+    if (read >= bytes) break;
+  }
+  return rows;
+}
+
 export interface ExtractRow {
   resourceKey: string;
   resource: object;
@@ -281,23 +299,30 @@ export class ResearchStore {
 
   /**
    * One page of an extract, shared resources first (the Patients and Organizations the rest refer to), then
-   * each record's: up to `limit` rows after `after` (in the table the cursor names), written since `since`,
-   * opted-out people left out. The cursor of the next page is the last row's.
+   * each record's: rows after `after` (in the table the cursor names), written since `since`, opted-out people
+   * left out; up to `size.rows` rows, and no more once `size.bytes` of JSON is read (always one, however large),
+   * so a page of large records is as bounded as one of small ones. The cursor of the next page is the last row's.
    */
-  page(since: string, after: ExtractCursor, upTo: ExtractCut, limit: number): { rows: ExtractRow[]; next?: ExtractCursor } {
+  page(since: string, after: ExtractCursor, upTo: ExtractCut, size: PageSize): { rows: ExtractRow[]; next?: ExtractCursor } {
     const notOptedOut = '(person IS NULL OR person NOT IN (SELECT person FROM opt_outs))';
     if (after.table === 'shared') {
-      const rows = this.db
-        .prepare(`SELECT seq, resource_key AS resourceKey, resource FROM shared_resources
-                  WHERE seq > ? AND seq <= ? AND updated_at >= ? AND ${notOptedOut} ORDER BY seq LIMIT ?`)
-        .all(after.seq, upTo.shared, since, limit) as { seq: number; resourceKey: string; resource: string }[];
+      const rows = readUpTo<{ seq: number; resourceKey: string; resource: string }>(
+        this.db.prepare(`SELECT seq, resource_key AS resourceKey, resource FROM shared_resources
+                         WHERE seq > ? AND seq <= ? AND updated_at >= ? AND ${notOptedOut} ORDER BY seq LIMIT ?`),
+        [after.seq, upTo.shared, since, size.rows],
+        (r) => r.resource.length,
+        size.bytes,
+      );
       const parsed = rows.map((r) => ({ resourceKey: r.resourceKey, resource: JSON.parse(r.resource) as object }));
       if (rows.length > 0) return { rows: parsed, next: { table: 'shared', seq: rows[rows.length - 1].seq } };
       after = { table: 'records', seq: 0 };
     }
-    const records = this.db
-      .prepare(`SELECT seq, resources FROM records WHERE seq > ? AND seq <= ? AND updated_at >= ? AND ${notOptedOut} ORDER BY seq LIMIT ?`)
-      .all(after.seq, upTo.records, since, limit) as { seq: number; resources: string }[];
+    const records = readUpTo<{ seq: number; resources: string }>(
+      this.db.prepare(`SELECT seq, resources FROM records WHERE seq > ? AND seq <= ? AND updated_at >= ? AND ${notOptedOut} ORDER BY seq LIMIT ?`),
+      [after.seq, upTo.records, since, size.rows],
+      (r) => r.resources.length,
+      size.bytes,
+    );
     if (records.length === 0) return { rows: [] };
     const rows = records.flatMap(({ resources }) =>
       (JSON.parse(resources) as { key: string; resource: object }[]).map((r) => ({ resourceKey: r.key, resource: r.resource })),

@@ -45,7 +45,7 @@ function queue(options: FeedQueueOptions): FeedQueue {
 }
 
 /** How many resources a store holds (the records here carry no shared ones, so one page reads them all). */
-const storedIn = (s: ResearchStore) => s.page(new Date(0).toISOString(), EXTRACT_START, s.cut(), 1000).rows.length;
+const storedIn = (s: ResearchStore) => s.page(new Date(0).toISOString(), EXTRACT_START, s.cut(), { rows: 1000, bytes: Infinity }).rows.length;
 const stored = () => storedIn(store);
 
 beforeEach(() => {

@@ -15,7 +15,7 @@ import { loadRules, parseRules } from '../../src/secondary/deidentify-rules';
 import { Extracts } from '../../src/secondary/extract';
 import { Pseudonyms } from '../../src/secondary/pseudonyms';
 import { writeAccepted, type ResearchFeed, type ResearchFeedDeps } from '../../src/secondary/research-feed';
-import { ResearchStore, type ResearchBatch } from '../../src/secondary/research-store';
+import { EXTRACT_START, ResearchStore, type ResearchBatch } from '../../src/secondary/research-store';
 import { loadPseudonymSecret } from '../../src/secondary/secret';
 
 const NHS_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -127,6 +127,21 @@ describe('research store', () => {
     await new Promise((r) => setTimeout(r, 10));
     feed([{ record: record(PEOPLE[0], 'OBS-9'), resources: [pulse(PEOPLE[0], 'OBS-9')] }]);
     expect((await read('p', cut)).lines).toHaveLength(1);
+  });
+
+  it('reads a page only until it passes its size in stored JSON, one row at the least, and loses no row across pages', () => {
+    feed(['A', 'B', 'C'].map((id) => ({ record: record(PEOPLE[0], `BIG-${id}`), resources: [pulse(PEOPLE[0], `BIG-${id}`, 'a'), pulse(PEOPLE[0], `BIG-${id}`, 'b')] })));
+    const since = new Date(0).toISOString();
+    const cut = store.cut();
+    const pages: number[] = [];
+    for (let page = store.page(since, EXTRACT_START, cut, { rows: 500, bytes: 1 }); ; ) {
+      pages.push(page.rows.length);
+      if (!page.next) break;
+      page = store.page(since, page.next, cut, { rows: 500, bytes: 1 });
+    }
+    // Five records (the two from beforeEach, then A, B, C), one a page; the last page is the empty one.
+    expect(pages).toEqual([1, 1, 2, 2, 2, 0]);
+    expect(store.page(since, EXTRACT_START, cut, { rows: 500, bytes: Infinity }).rows).toHaveLength(8);
   });
 
   it('waits for a slow reader instead of buffering the whole extract', async () => {

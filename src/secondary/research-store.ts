@@ -10,8 +10,8 @@
  * home's Organization by ODS code) are kept once each, by identity, in a second table.
  */
 import Database from 'better-sqlite3';
-import { setCheckpointMark } from '../outbox/wal-checkpoints';
 import { ODS_CODE_SYSTEM } from '../map/identifiers';
+import { setCheckpointMark } from '../outbox/wal-checkpoints';
 import { PSEUDONYM_SYSTEM } from './pseudonyms';
 
 /** A de-identified resource and what the aggregates count it as. */
@@ -149,7 +149,8 @@ export interface Migration {
 /**
  * The layout before one row per record kept a row per resource (table `resources`). Moves it across in one
  * transaction: a resource identified by a pseudonym or an ODS code goes to shared_resources, the rest into
- * its record's row, in the order they were written.
+ * its record's row, in the order they were written. For today's mappings this is the split research-feed.ts
+ * makes (only Patients and Organizations have an identity other than their provider record's).
  */
 function migrateRowPerResource(db: Database.Database): Migration | undefined {
   const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;

@@ -15,7 +15,7 @@ import { loadRules, parseRules } from '../../src/secondary/deidentify-rules';
 import { Extracts } from '../../src/secondary/extract';
 import { Pseudonyms } from '../../src/secondary/pseudonyms';
 import { writeAccepted, type ResearchFeed, type ResearchFeedDeps } from '../../src/secondary/research-feed';
-import { EXTRACT_START, ResearchStore, type ResearchBatch } from '../../src/secondary/research-store';
+import { EXTRACT_START, ResearchStore, type AggregateRow, type ResearchBatch } from '../../src/secondary/research-store';
 import { loadPseudonymSecret } from '../../src/secondary/secret';
 
 const NHS_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -311,6 +311,85 @@ describe('a store written a row per resource', () => {
     extracts = new Extracts(store, pseudonyms, new Deidentifier(loadRules(), pseudonyms));
     expect(store.migrated).toBeUndefined();
     expect(sorted((await read('p')).lines)).toEqual(sorted(fresh.extract.lines));
+  });
+});
+
+describe('against a model of what it should hold', () => {
+  /** A small seeded generator (mulberry32), so a failure can be replayed. */
+  function random(seed: number): () => number {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  it.each([1, 2, 3])('holds, after 400 random writes (seed %d), what a map of records and shared resources holds', (seed) => {
+    store.close();
+    store = new ResearchStore(path.join(dir, 'model.sqlite')); // without beforeEach's records
+    const next = random(seed);
+    const pick = <T,>(items: T[]): T => items[Math.floor(next() * items.length)];
+    const people = ['p1', 'p2', 'p3', 'p4'];
+    const providers = ['VNX12', 'VNX99'];
+    const weeks = ['2026-W45', '2026-W46', undefined];
+    const facts = ['vital-sign', 'news2-high', undefined];
+    const owned = new Map<string, { person: string; provider: string; resources: { key: string; week?: string; fact?: string; v: number }[] }>();
+    const shared = new Map<string, { person?: string; provider: string; week?: string; v: number }>();
+    let at = Date.UTC(2026, 10, 2);
+    for (let write = 0; write < 400; write++) {
+      const recordKey = `r${Math.floor(next() * 30)}`;
+      const person = pick(people);
+      const provider = pick(providers);
+      const resources = Array.from({ length: Math.floor(next() * 4) }, (_, i) => ({ key: `${recordKey}/${i}`, week: pick(weeks), fact: pick(facts), v: write }));
+      const sharedNow = next() < 0.5 ? [{ key: `patient-${person}`, person, createOnly: false }] : [];
+      if (next() < 0.3) sharedNow.push({ key: `org-${provider}`, person: undefined as unknown as string, createOnly: next() < 0.5 });
+      store.write(
+        [{
+          recordKey, person, provider,
+          resources: resources.map((r) => ({ resourceKey: r.key, resourceType: 'Observation', week: r.week, fact: r.fact, resource: { v: r.v } })),
+          shared: sharedNow.map((x) => ({ resourceKey: x.key, resourceType: 'Patient', person: x.person, provider, week: '2026-W45', createOnly: x.createOnly, resource: { v: write } })),
+        }],
+        new Date(at++),
+      );
+      if (resources.length > 0) owned.set(recordKey, { person, provider, resources });
+      else owned.delete(recordKey);
+      for (const x of sharedNow) if (!(x.createOnly && shared.has(x.key))) shared.set(x.key, { person: x.person, provider, week: '2026-W45', v: write });
+    }
+
+    const since = new Date(0).toISOString();
+    const cut = store.cut();
+    const held: string[] = [];
+    for (let page = store.page(since, EXTRACT_START, cut, { rows: 7, bytes: 200 }); ; ) {
+      held.push(...page.rows.map((r) => `${r.resourceKey}=${(r.resource as { v: number }).v}`));
+      if (!page.next) break;
+      page = store.page(since, page.next, cut, { rows: 7, bytes: 200 });
+    }
+    const expected = [
+      ...[...shared].map(([key, x]) => `${key}=${x.v}`),
+      ...[...owned.values()].flatMap((r) => r.resources.map((x) => `${x.key}=${x.v}`)),
+    ];
+    expect(held.sort()).toEqual(expected.sort());
+
+    const cells = new Map<string, { people: Set<string>; vitalSigns: number; news2High: number }>();
+    const cell = (provider: string, week: string) => {
+      const id = `${provider}|${week}`;
+      if (!cells.has(id)) cells.set(id, { people: new Set(), vitalSigns: 0, news2High: 0 });
+      return cells.get(id)!;
+    };
+    for (const r of owned.values()) {
+      for (const x of r.resources) {
+        if (x.week === undefined) continue;
+        const c = cell(r.provider, x.week);
+        c.people.add(r.person);
+        if (x.fact === 'vital-sign') c.vitalSigns++;
+        if (x.fact === 'news2-high') c.news2High++;
+      }
+    }
+    for (const x of shared.values()) if (x.week) { const c = cell(x.provider, x.week); if (x.person) c.people.add(x.person); }
+    const model = [...cells].map(([id, c]) => ({ provider: id.split('|')[0], week: id.split('|')[1], residents: c.people.size, vitalSigns: c.vitalSigns, news2High: c.news2High, hospitalTransfers: 0 }));
+    const byCell = (a: AggregateRow, b: AggregateRow) => `${a.provider}${a.week}`.localeCompare(`${b.provider}${b.week}`);
+    expect(store.aggregates().sort(byCell)).toEqual(model.sort(byCell));
   });
 });
 

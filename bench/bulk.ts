@@ -18,6 +18,8 @@ import { careHomeRecords, fmt, freePort, loadAverage, nhsNumbers, REPO, startChi
 
 /** The heap bound README's Deployment section gives for a gateway with an external SCR. */
 const GATEWAY_HEAP_BOUND = '--max-old-space-size=192';
+/** glibc's malloc arenas, as README's Deployment section gives (read by glibc at start, so set in the environment). */
+const GATEWAY_MALLOC_ARENAS = '2';
 
 const PROVIDER: Caller = { kind: 'provider', clientId: 'bench', odsCode: 'VNX12', scopes: ['system/*.write'] };
 const OPERATOR: Caller = { kind: 'operator', userId: 'bench', scopes: [] };
@@ -31,6 +33,11 @@ function peakRssMb(child: Child): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** MALLOC_ARENA_MAX for the gateway's environment; empty sets none (glibc's default, unless the bench's own environment has one). */
+function arenaSetting(arenas: string): Record<string, string> {
+  return arenas === '' ? {} : { MALLOC_ARENA_MAX: arenas };
 }
 
 /** N resident lines, made as the stream is read (the bench never holds the file either). */
@@ -59,6 +66,8 @@ export async function benchBulk(): Promise<void> {
     // As README's Deployment section advises (V8 otherwise lets garbage pile up to hundreds of MB before it
     // collects); BENCH_GATEWAY_NODE_OPTIONS='' measures the gateway without the bound.
     NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? GATEWAY_HEAP_BOUND,
+    // BENCH_GATEWAY_MALLOC_ARENA_MAX='' measures the gateway with glibc's default (up to 8 arenas a core).
+    ...arenaSetting(process.env.BENCH_GATEWAY_MALLOC_ARENA_MAX ?? GATEWAY_MALLOC_ARENAS),
   };
   const url = `http://127.0.0.1:${port}`;
   const main = process.env.BENCH_GATEWAY_MAIN ?? 'dist/src/main.js';

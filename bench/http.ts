@@ -247,14 +247,16 @@ export async function benchHttp(): Promise<void> {
     const at16 = rows.find((r) => r.c === 16);
     const best = rows.reduce((a, r) => (r.gw.rps > a.gw.rps ? r : a), rows[0]);
     if (at16) console.log(`   p99 at c=16: ${fmt(at16.gw.p99)} ms (target < 50 ms)`);
-    // Every process of the run shares these cores: what all of them spend per request bounds the rate.
+    // Every process of the run shares these cores: what all of them spend per request bounds the rate. The SCR
+    // does the same work per request whichever gateway build feeds it, so gateway / SCR compares builds across
+    // the machine's drift in speed (bench/PERFORMANCE.md, session 9).
     const cores = os.availableParallelism();
     for (const { c, gw, scrCpuMs, withDrainCpuMs } of rows) {
       if (scrCpuMs === undefined || withDrainCpuMs === undefined) continue;
       const all = withDrainCpuMs + scrCpuMs + gw.loadCpuMsPerRequest;
       console.log(
         `   c=${c}: CPU per request, gateway ${fmt(withDrainCpuMs, 2)} + SCR ${fmt(scrCpuMs, 2)} + load generator ${fmt(gw.loadCpuMsPerRequest, 2)} = ${fmt(all, 2)} ms: ` +
-          `at most ${fmt((1000 * cores) / all)} req/s on ${cores} cores`,
+          `at most ${fmt((1000 * cores) / all)} req/s on ${cores} cores; gateway / SCR ${fmt(withDrainCpuMs / scrCpuMs, 2)}`,
       );
     }
     // A request waits for whatever holds the main thread: GC pauses, synchronous SQLite, a long callback.

@@ -342,8 +342,8 @@ describe('against a model of what it should hold', () => {
       const person = pick(people);
       const provider = pick(providers);
       const resources = Array.from({ length: Math.floor(next() * 4) }, (_, i) => ({ key: `${recordKey}/${i}`, week: pick(weeks), fact: pick(facts), v: write }));
-      const sharedNow = next() < 0.5 ? [{ key: `patient-${person}`, person, createOnly: false }] : [];
-      if (next() < 0.3) sharedNow.push({ key: `org-${provider}`, person: undefined as unknown as string, createOnly: next() < 0.5 });
+      const sharedNow: { key: string; person?: string; createOnly: boolean }[] = next() < 0.5 ? [{ key: `patient-${person}`, person, createOnly: false }] : [];
+      if (next() < 0.3) sharedNow.push({ key: `org-${provider}`, createOnly: next() < 0.5 });
       store.write(
         [{
           recordKey, person, provider,

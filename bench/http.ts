@@ -4,9 +4,12 @@
  * SCR_BASE_URL, as bench/bulk.ts runs it), so neither the load generator nor the SCR shares the gateway's
  * event loop. Production talks to a separate SCR; under `npm start` the development SCR runs inside the
  * gateway, which made earlier figures charge Medplum's transaction handling to the gateway (sessions 1 and 2).
- * At each concurrency the same load also goes through the floor: a plain Express proxy forwarding to a plain
- * Express handler that answers 202 (bench/floor-proxy.ts, both in one child process). Every request is a distinct record from the care-home fixture (every type):
- * residents get a fresh NHS number, every record a fresh recordId, so each is a new row in the outbox.
+ * At each concurrency the same records also go through two floors (bench/floor-proxy.ts, a plain Express proxy that
+ * only forwards): to a plain Express handler that answers 202 (the floor of Node's HTTP stack), and to the
+ * development SCR, each record as its transaction Bundle, mapped before the clock starts (what the same cores
+ * give putting the same records straight into the SCR; the gateway's rate against it counts the gateway's drain,
+ * as its records are in the SCR only then). Every request is a distinct record from the care-home fixture (every
+ * type): residents get a fresh NHS number, every record a fresh recordId, so each is a new row in the outbox.
  *
  * Prints, per concurrency: req/s, p50/p99 latency, errors and non-2xx for gateway and floor, the gateway's
  * throughput as a share of the floor's, CPU ms per request for each child (steadier than wall time on a
@@ -22,11 +25,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import type { Bundle } from 'fhir/r4';
 import type { Caller } from '../src/auth/caller';
 import { loadDevSigningKey } from '../src/auth/dev-keys';
 import { mintDevToken } from '../src/auth/dev-token';
 import { loadConfig } from '../src/config';
+import { prepareRecord, type PrepareDeps } from '../src/ingest/accept';
+import { createSchemaChecker } from '../src/ingest/schema-check';
 import type { ProviderRecord } from '../src/map/map-record';
+import { loadMappings } from '../src/map/mapping-registry';
+import { loadValidator } from '../src/validate';
 import { careHomeRecords, fmt, freePort, loadAverage, nhsNumbers, startChild, tempDir, type Child } from './support';
 
 const CARE_HOME: Caller = { kind: 'provider', clientId: 'rose-court-ehr', odsCode: 'VNX12', scopes: ['system/*.write'] };
@@ -46,23 +54,57 @@ interface Figures {
   loadCpuMsPerRequest: number;
 }
 
-/** An endless supply of distinct, valid records: the fixture in order, with fresh ids (and fresh people for residents). */
-function recordSupply(records: ProviderRecord[]): () => string {
-  const fresh = nhsNumbers();
+/**
+ * An endless supply of distinct, valid records: the fixture in order, with fresh ids (and fresh people for
+ * residents). Each supply has its own `tag` and range of NHS numbers, so the SCR floor's records are never the gateway's.
+ */
+function recordSupply(records: ProviderRecord[], tag = 'B', firstNhsStem?: number): () => ProviderRecord {
+  const fresh = nhsNumbers(firstNhsStem);
   let n = 0;
   return () => {
     const base = records[n % records.length];
     const round = Math.floor(n / records.length);
     n++;
-    const record: ProviderRecord = { ...base, recordId: `${base.recordId}-B${round}-${n}` };
+    const record: ProviderRecord = { ...base, recordId: `${base.recordId}-${tag}${round}-${n}` };
     // A new resident is a new person; other records belong to the fixture's residents, posted first.
     if (base.type === 'resident') record.nhsNumber = fresh.next().value as string;
-    return JSON.stringify(record);
+    return record;
   };
 }
 
-async function load(url: string, connections: number, seconds: number, headers: Record<string, string>, body: () => string, child: Child): Promise<Figures> {
-  const cpuBefore = child.cpuSeconds();
+/** The most records a second the SCR floor is given bundles for (beyond it they are sent again, and counted). */
+const SCR_FLOOR_MAX_RATE = 2500;
+
+/**
+ * The SCR floor's requests: `count` records of the supply, each mapped and validated by the gateway's own code
+ * into the transaction Bundle the gateway would send (before the clock starts, so the load pays none of it).
+ */
+async function bundleSupply(deps: PrepareDeps, next: () => ProviderRecord, count: number): Promise<{ body: () => string; reused: () => number }> {
+  const bodies: string[] = [];
+  while (bodies.length < count) {
+    const prepared = await prepareRecord(deps, next(), '');
+    if (!prepared.submission) throw new Error(`the SCR floor's record did not map: ${JSON.stringify(prepared.issues)}`);
+    bodies.push(JSON.stringify(prepared.submission.bundle satisfies Bundle));
+  }
+  let n = 0;
+  return { body: () => bodies[n++ % bodies.length], reused: () => Math.max(0, n - bodies.length) };
+}
+
+/** Where a load goes: its URL and path, and the processes whose CPU it is charged (the first one's main thread too). */
+interface Target {
+  url: string;
+  path: string;
+  headers: Record<string, string>;
+  body: () => string;
+  children: Child[];
+}
+
+const sum = (values: (number | undefined)[]) => (values.some((v) => v === undefined) ? undefined : values.reduce((a = 0, b = 0) => a + b, 0));
+
+async function load(target: Target, connections: number, seconds: number): Promise<Figures> {
+  const { url, path: requestPath, headers, body, children } = target;
+  const child = children[0];
+  const cpuBefore = sum(children.map((c) => c.cpuSeconds()));
   const mainCpuBefore = child.mainThreadCpuSeconds();
   const loadCpu = process.cpuUsage();
   const result = await autocannon({
@@ -70,9 +112,9 @@ async function load(url: string, connections: number, seconds: number, headers: 
     connections,
     duration: seconds,
     pipelining: 1,
-    requests: [{ method: 'POST', path: '/v1/records', headers, setupRequest: (req) => ({ ...req, body: body() }) }],
+    requests: [{ method: 'POST', path: requestPath, headers, setupRequest: (req) => ({ ...req, body: body() }) }],
   });
-  const cpuAfter = child.cpuSeconds();
+  const cpuAfter = sum(children.map((c) => c.cpuSeconds()));
   const mainCpuAfter = child.mainThreadCpuSeconds();
   const loadCpuUs = process.cpuUsage(loadCpu);
   const total = result.requests.total;
@@ -187,9 +229,11 @@ export async function benchHttp(): Promise<void> {
   const scrPort = await freePort();
   const scr = await startChild('scripts/dev-scr.ts', { DEV_SCR_PORT: String(scrPort), LOG_LEVEL: 'warn' }, `http://127.0.0.1:${scrPort}/fhir/metadata`, path.join(dir, 'scr.log'));
   const gateway = await startGatewayChild(dir, `http://127.0.0.1:${scrPort}/fhir`);
-  const [proxyPort, upstreamPort] = [await freePort(), await freePort()];
+  const [proxyPort, upstreamPort, scrProxyPort] = [await freePort(), await freePort(), await freePort()];
   const proxyUrl = `http://127.0.0.1:${proxyPort}`;
-  const floor = await startChild('bench/floor-proxy.ts', { PROXY_PORT: String(proxyPort), UPSTREAM_PORT: String(upstreamPort) }, `${proxyUrl}/health`, path.join(dir, 'floor.log'));
+  const floor = await startChild('bench/floor-proxy.ts', { PROXY_PORT: String(proxyPort), UPSTREAM_PORT: String(upstreamPort), STUB_UPSTREAM: '1' }, `${proxyUrl}/health`, path.join(dir, 'floor.log'));
+  const scrProxyUrl = `http://127.0.0.1:${scrProxyPort}`;
+  const scrFloor = await startChild('bench/floor-proxy.ts', { PROXY_PORT: String(scrProxyPort), UPSTREAM_PORT: String(scrPort) }, `${scrProxyUrl}/health`, path.join(dir, 'scr-floor.log'));
   try {
     const headers = { 'content-type': 'application/json', authorization: gateway.provider };
     // The fixture's residents first, so every other record names a person the SCR knows.
@@ -197,30 +241,46 @@ export async function benchHttp(): Promise<void> {
       const res = await fetch(`${gateway.url}/v1/records`, { method: 'POST', headers, body: JSON.stringify(resident) });
       if (res.status !== 202) throw new Error(`seeding resident ${resident.recordId}: ${res.status} ${await res.text()}`);
     }
-    const body = recordSupply(records);
-    // Warm both (JIT, SQLite page cache), then let the gateway's outbox drain.
-    await load(gateway.url, 16, 3, headers, body, gateway.child);
-    await load(proxyUrl, 16, 3, headers, body, floor);
+    const next = recordSupply(records);
+    const body = () => JSON.stringify(next());
+    const gatewayTarget: Target = { url: gateway.url, path: '/v1/records', headers, body, children: [gateway.child] };
+    const stubTarget: Target = { url: proxyUrl, path: '/v1/records', headers, body, children: [floor] };
+    // The SCR floor: the same records in the form the SCR takes, sent as the gateway's SCR client sends them.
+    const mappings = loadMappings();
+    const prepareDeps: PrepareDeps = { mappings, schemas: createSchemaChecker(mappings), validator: loadValidator() };
+    const scrHeaders = { 'content-type': 'application/fhir+json', accept: 'application/fhir+json', prefer: 'return=minimal' };
+    const nextForScr = recordSupply(records, 'F', 997_000_000);
+    const scrTarget = async (count: number): Promise<Target & { reused: () => number }> => {
+      const supply = await bundleSupply(prepareDeps, nextForScr, count);
+      return { url: scrProxyUrl, path: '/fhir', headers: scrHeaders, body: supply.body, reused: supply.reused, children: [scrFloor, scr] };
+    };
+    // Warm all three (JIT, SQLite page cache), then let the gateway's outbox drain.
+    await load(gatewayTarget, 16, 3);
+    await load(stubTarget, 16, 3);
+    await load(await scrTarget(1000), 16, 3);
     await drain(gateway.url, gateway.operator);
 
-    const rows: { c: number; gw: Figures; fl: Figures; drainMs: number; delivered: number; dead: number; scrCpuMs?: number; withDrainCpuMs?: number; load: string; loop: { p99Ms: number; maxMs: number; gc: ReturnType<typeof gcPerRequest> } }[] = [];
+    const rows: { c: number; gw: Figures; fl: Figures; viaScr: Figures & { reused: number }; drainMs: number; delivered: number; dead: number; scrCpuMs?: number; withDrainCpuMs?: number; load: string; loop: { p99Ms: number; maxMs: number; gc: ReturnType<typeof gcPerRequest> } }[] = [];
     for (const c of levels) {
       const before = await deliveryCounts(gateway.url, gateway.operator);
       const scrCpuBefore = scr.cpuSeconds();
       const gwCpuBefore = gateway.child.cpuSeconds();
       if (pause) await admin(gateway, 'pause');
       const loopBefore = await loopFigures(gateway.url);
-      const gw = await load(gateway.url, c, seconds, headers, body, gateway.child);
+      const gw = await load(gatewayTarget, c, seconds);
       const loopAfter = await loopFigures(gateway.url);
       if (pause) await admin(gateway, 'resume');
       const drained = await drain(gateway.url, gateway.operator);
       const scrCpuAfter = scr.cpuSeconds();
       const gwCpuAfter = gateway.child.cpuSeconds();
-      const fl = await load(proxyUrl, c, seconds, headers, body, floor);
+      const fl = await load(stubTarget, c, seconds);
+      const toScr = await scrTarget(seconds * SCR_FLOOR_MAX_RATE);
+      const viaScr = { ...(await load(toScr, c, seconds)), reused: toScr.reused() };
       rows.push({
         c,
         gw,
         fl,
+        viaScr,
         drainMs: drained.ms,
         delivered: drained.counts.delivered - before.delivered,
         dead: drained.counts.rejected + drained.counts.failed - before.rejected - before.failed,
@@ -272,11 +332,29 @@ export async function benchHttp(): Promise<void> {
       const floorBest = Math.max(...rows.map((r) => r.fl.rps));
       console.log(`   peak throughput: gateway ${fmt(best.gw.rps)} req/s, floor ${fmt(floorBest)} req/s = ${fmt((100 * best.gw.rps) / floorBest)}% (target >= 50%)`);
     }
+    // The same records straight into the SCR through a plain proxy, against the gateway's records reaching the
+    // SCR (its accepted records over the load and the drain that delivered them).
+    console.log('   floor via the SCR: each record\'s transaction Bundle through a plain proxy into the development SCR');
+    console.log('   c | floor via SCR  req/s    p50     p99  err non2xx proxy+SCR CPU ms/req | gateway into the SCR, req/s | ratio');
+    for (const { c, gw, viaScr, drainMs } of rows) {
+      const endToEnd = gw.total / (seconds + drainMs / 1000);
+      const reused = viaScr.reused > 0 ? ` (${fmt(viaScr.reused)} bundles sent twice: raise SCR_FLOOR_MAX_RATE)` : '';
+      console.log(
+        `${String(c).padStart(4)} | ${fmt(viaScr.rps).padStart(19)} ${ms(viaScr.p50)} ${ms(viaScr.p99)} ${String(viaScr.errors).padStart(4)} ${String(viaScr.non2xx).padStart(6)} ${(viaScr.cpuMsPerRequest === undefined ? '?' : fmt(viaScr.cpuMsPerRequest, 2)).padStart(20)} |` +
+          ` ${fmt(endToEnd).padStart(27)} | ${`${fmt((100 * endToEnd) / viaScr.rps)}%`.padStart(5)}${reused}`,
+      );
+    }
+    const bestViaScr = rows.reduce((a, r) => (r.viaScr.rps > a.viaScr.rps ? r : a), rows[0]);
+    const bestEndToEnd = Math.max(...rows.map((r) => r.gw.total / (seconds + r.drainMs / 1000)));
+    if (bestViaScr) {
+      console.log(`   peak into the SCR: gateway ${fmt(bestEndToEnd)} req/s, floor via the SCR ${fmt(bestViaScr.viaScr.rps)} req/s = ${fmt((100 * bestEndToEnd) / bestViaScr.viaScr.rps)}% (target >= 50%)`);
+    }
     console.log('   "sent" counts outbox submissions delivered to the dev SCR during the run and drain: records and their audit events.');
     console.log(`   load average after: ${loadAverage()}`);
   } finally {
     await gateway.child.stop();
     await floor.stop();
+    await scrFloor.stop();
     await scr.stop();
     if (!process.env.BENCH_CPU_PROF) fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -205,7 +205,8 @@ function secondarySection(env: Env, dataDir: string): Config['secondary'] {
   const secret = env.RESEARCH_PSEUDONYM_SECRET || undefined;
   if (secret !== undefined && secret.trim().length < 32) throw new ConfigError('RESEARCH_PSEUDONYM_SECRET must be at least 32 characters');
   return {
-    enabled: oneOf(env, 'SECONDARY_USES', ['on', 'off'] as const, 'on') === 'on',
+    // Off until the ICS, as controller, decides to make a research copy (a lawful basis, a DPIA): privacy by default.
+    enabled: oneOf(env, 'SECONDARY_USES', ['on', 'off'] as const, 'off') === 'on',
     storePath: env.RESEARCH_STORE_PATH ? path.resolve(env.RESEARCH_STORE_PATH) : path.join(dataDir, 'research.sqlite'),
     pseudonymSecret: secret,
     pseudonymSecretFile: env.RESEARCH_PSEUDONYM_SECRET_FILE ? path.resolve(env.RESEARCH_PSEUDONYM_SECRET_FILE) : undefined,

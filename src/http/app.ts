@@ -26,7 +26,7 @@ import { fhirReadRouter } from './routes/fhir-read';
 import { fhirValidateRouter, type ResourceValidator } from './routes/fhir-validate';
 import { opsRouter } from './routes/ops';
 import { recordsRouter } from './routes/records';
-import { secondaryRouter } from './routes/secondary';
+import { secondaryOffRouter, secondaryRouter } from './routes/secondary';
 import type { SecondaryUses } from '../secondary';
 import { transparencyRouter } from './routes/transparency';
 import type { Security } from './security';
@@ -45,7 +45,7 @@ export interface AppDeps {
   auditStore: AuditStore;
   jobs: JobStore;
   metrics?: Registry;
-  /** Extracts, aggregates and opt-outs; absent (SECONDARY_USES=off), those routes do not exist. */
+  /** Extracts, aggregates and opt-outs; absent (SECONDARY_USES off, the default), those routes answer 404 saying so. */
   secondary?: SecondaryUses;
 }
 
@@ -90,7 +90,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(fhirValidateRouter(deps.resourceValidator ?? deps.ingest.validator, deps.security));
   app.use(transparencyRouter(deps.auditStore, deps.security));
   app.use(adminRouter({ outbox: deps.ingest.outbox, worker: deps.worker }, deps.security));
-  if (deps.secondary) app.use(secondaryRouter(deps.secondary, deps.security, deps.maxBodyBytes));
+  app.use(deps.secondary ? secondaryRouter(deps.secondary, deps.security, deps.maxBodyBytes) : secondaryOffRouter());
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -34,7 +34,7 @@ describe('configuration', () => {
   });
 
   it('keeps the research store and its generated secret in the data folder unless told otherwise', () => {
-    const config = loadConfig({ DATA_DIR: '/srv/crg' });
+    const config = loadConfig({ DATA_DIR: '/srv/crg', SECONDARY_USES: 'on' });
     expect(config.secondary).toEqual({
       enabled: true,
       storePath: '/srv/crg/research.sqlite',
@@ -43,5 +43,9 @@ describe('configuration', () => {
       generatedSecretFile: '/srv/crg/research-secret',
     });
     expect(loadConfig({ SECONDARY_USES: 'off' }).secondary.enabled).toBe(false);
+  });
+
+  it('makes no research copy unless an operator turns secondary uses on', () => {
+    expect(loadConfig({}).secondary.enabled).toBe(false);
   });
 });

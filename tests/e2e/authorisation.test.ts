@@ -70,7 +70,7 @@ const expected: Record<string, number[]> = {
 const auditCount = (): number => (audit.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ PREPARE_THREADS: '1' }); // records prepared on the prepare pool
+  gw = await startTestGateway({ PREPARE_THREADS: '1', SECONDARY_USES: 'on' }); // records prepared on the prepare pool
   audit = new Database(path.join(gw.dataDir, 'audit.sqlite'), { readonly: true });
   const posted = await request(gw.url).post('/v1/records').set('Authorization', gw.as.provider).send(resident);
   submissionId = posted.body.accepted[0].submissionId;

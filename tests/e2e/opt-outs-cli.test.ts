@@ -11,7 +11,7 @@ const ROOT = path.join(__dirname, '..', '..');
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway();
+  gw = await startTestGateway({ SECONDARY_USES: 'on' });
 });
 afterAll(async () => {
   await gw.stop();

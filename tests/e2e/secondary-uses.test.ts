@@ -111,7 +111,7 @@ const patientIds = (lines: Record<string, unknown>[]): string[] =>
   lines.filter((l) => l.resourceType === 'Patient').map((l) => (l.identifier as Ident[])[0].value!);
 
 beforeAll(async () => {
-  gw = await startTestGateway();
+  gw = await startTestGateway({ SECONDARY_USES: 'on' });
   research = await gw.bearer(RESEARCH);
   // The extract reads the research store, not the SCR: pause delivery so the shared machine does less work.
   await request(gw.url).post('/v1/admin/delivery/pause').set('Authorization', gw.as.operator).expect(200);

@@ -281,6 +281,7 @@ describe('a start-up that fails after the delivery thread started', () => {
       DEV_SCR_PORT: String(free.port),
       DATA_DIR: dataDir,
       DELIVERY_THREAD: 'on',
+      SECONDARY_USES: 'on',
       RESEARCH_PSEUDONYM_SECRET_FILE: path.join(dataDir, 'missing-secret'),
     });
     try {

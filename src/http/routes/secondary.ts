@@ -5,12 +5,13 @@
  */
 import express, { Router, type Request } from 'express';
 import { isProjectName } from '../../auth/caller';
-import { OperationOutcomeError, issue, unprocessable } from '../../fhir/operation-outcome';
+import { OperationOutcomeError, issue, outcome, unprocessable } from '../../fhir/operation-outcome';
 import { checkNhsNumber } from '../../ingest/nhs-number';
 import { noteAuditDetail } from '../../observability/request-context';
 import { aggregates, toCsv } from '../../secondary/aggregates';
 import type { SecondaryUses } from '../../secondary';
 import { requireJson } from '../errors';
+import { send } from '../respond';
 import { callerOf, permit, type Security } from '../security';
 
 /** Per request; npm run opt-outs sends a longer list in chunks of this size. */
@@ -110,5 +111,21 @@ export function secondaryRouter(secondary: SecondaryUses, security: Security, ma
     return { status: 200, body: { total: secondary.store.optOutCount() } };
   }));
 
+  return router;
+}
+
+/** Every path secondaryRouter serves. */
+const SECONDARY_PATHS = ['/v1/extracts/deidentified', '/v1/aggregates', '/v1/admin/opt-outs', '/v1/admin/opt-outs/remove'];
+
+/**
+ * With secondary uses off (the default), the same paths answer 404 with why, so an integrator or operator is
+ * told what to switch on rather than left to guess at a path (the answer holds no data, so it needs no caller).
+ */
+export function secondaryOffRouter(): Router {
+  const router = Router();
+  router.all(SECONDARY_PATHS, (_req, res) => {
+    const text = 'Secondary uses (de-identified extracts, aggregates, opt-outs) are off on this gateway; an operator turns them on with SECONDARY_USES=on';
+    send(res, { status: 404, body: outcome([issue('error', 'not-supported', text)]), fhir: true });
+  });
   return router;
 }

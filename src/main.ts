@@ -147,6 +147,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       scr: devScr ? 'development SCR' : 'configured SCR',
       outbox: outboxKind,
       auth: authenticator.mode,
+      secondaryUses: secondary ? 'on' : 'off',
     });
     return { url, scrBaseUrl, stop: closeAll };
   } catch (err) {

@@ -33,6 +33,8 @@ it('still accepts records, and keeps no research store and no pseudonym secret',
   expect(res.status).toBe(202);
   expect(fs.existsSync(path.join(gw.dataDir, 'research.sqlite'))).toBe(false);
   expect(fs.existsSync(path.join(gw.dataDir, 'research-secret'))).toBe(false);
+  // The start-up line tells an operator which way it is set.
+  expect(gw.logLines.find((l) => l.includes('gateway listening'))).toContain('"secondaryUses":"off"');
 });
 
 it('finds the secondary-uses operations in the contract', () => {

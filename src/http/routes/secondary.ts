@@ -119,7 +119,8 @@ const SECONDARY_PATHS = ['/v1/extracts/deidentified', '/v1/aggregates', '/v1/adm
 
 /**
  * With secondary uses off (the default), the same paths answer 404 with why, so an integrator or operator is
- * told what to switch on rather than left to guess at a path (the answer holds no data, so it needs no caller).
+ * told what to switch on rather than left to guess at a path. Only an authenticated caller gets here, as for
+ * every /v1 path; the answer holds no data, so no policy check follows.
  */
 export function secondaryOffRouter(): Router {
   const router = Router();

@@ -14,6 +14,14 @@ import { requireJson } from '../errors';
 import { send } from '../respond';
 import { callerOf, permit, type Security } from '../security';
 
+/** The paths of secondary uses: served by secondaryRouter when on, answered 404 by secondaryOffRouter when off. */
+const PATHS = {
+  extract: '/v1/extracts/deidentified',
+  aggregates: '/v1/aggregates',
+  optOuts: '/v1/admin/opt-outs',
+  removeOptOuts: '/v1/admin/opt-outs/remove',
+};
+
 /** Per request; npm run opt-outs sends a longer list in chunks of this size. */
 export const MAX_OPT_OUTS = 10_000;
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
@@ -60,7 +68,7 @@ export function secondaryRouter(secondary: SecondaryUses, security: Security, ma
   const router = Router();
   const parseJson = [requireJson(['application/json']), express.json({ limit: maxBodyBytes, strict: true })];
 
-  router.get('/v1/extracts/deidentified', security.guarded('read', 'de-identified extract', (req) => {
+  router.get(PATHS.extract, security.guarded('read', 'de-identified extract', (req) => {
     const name = project(req);
     permit({ type: 'extract.read', project: name });
     secondary.flushFeed();
@@ -83,7 +91,7 @@ export function secondaryRouter(secondary: SecondaryUses, security: Security, ma
     };
   }));
 
-  router.get('/v1/aggregates', security.guarded('read', 'operational aggregates', (req) => {
+  router.get(PATHS.aggregates, security.guarded('read', 'operational aggregates', (req) => {
     permit({ type: 'aggregates.read' });
     secondary.flushFeed();
     const cells = aggregates(secondary.store);
@@ -91,7 +99,7 @@ export function secondaryRouter(secondary: SecondaryUses, security: Security, ma
     return { status: 200, body: { suppression: 'counts from 1 to 7 are shown as "<8"', weeks: 'ISO 8601', rows: cells } };
   }));
 
-  router.post('/v1/admin/opt-outs', ...parseJson, security.guarded('execute', 'register National Data Opt-outs', (req) => {
+  router.post(PATHS.optOuts, ...parseJson, security.guarded('execute', 'register National Data Opt-outs', (req) => {
     permit({ type: 'opt-outs.write' });
     const people = nhsNumbers(req.body).map((n) => secondary.pseudonyms.person(n));
     const added = secondary.store.addOptOuts(people);
@@ -99,14 +107,14 @@ export function secondaryRouter(secondary: SecondaryUses, security: Security, ma
     return { status: 200, body: { received: people.length, added, total: secondary.store.optOutCount() } };
   }));
 
-  router.post('/v1/admin/opt-outs/remove', ...parseJson, security.guarded('execute', 'remove National Data Opt-outs', (req) => {
+  router.post(PATHS.removeOptOuts, ...parseJson, security.guarded('execute', 'remove National Data Opt-outs', (req) => {
     permit({ type: 'opt-outs.write' });
     const removed = secondary.store.removeOptOuts(nhsNumbers(req.body).map((n) => secondary.pseudonyms.person(n)));
     noteAuditDetail(`${removed} removed`);
     return { status: 200, body: { removed, total: secondary.store.optOutCount() } };
   }));
 
-  router.get('/v1/admin/opt-outs', security.guarded('read', 'count National Data Opt-outs', () => {
+  router.get(PATHS.optOuts, security.guarded('read', 'count National Data Opt-outs', () => {
     permit({ type: 'opt-outs.write' });
     return { status: 200, body: { total: secondary.store.optOutCount() } };
   }));
@@ -114,8 +122,6 @@ export function secondaryRouter(secondary: SecondaryUses, security: Security, ma
   return router;
 }
 
-/** Every path secondaryRouter serves. */
-const SECONDARY_PATHS = ['/v1/extracts/deidentified', '/v1/aggregates', '/v1/admin/opt-outs', '/v1/admin/opt-outs/remove'];
 
 /**
  * With secondary uses off (the default), the same paths answer 404 with why, so an integrator or operator is
@@ -124,7 +130,7 @@ const SECONDARY_PATHS = ['/v1/extracts/deidentified', '/v1/aggregates', '/v1/adm
  */
 export function secondaryOffRouter(): Router {
   const router = Router();
-  router.all(SECONDARY_PATHS, (_req, res) => {
+  router.all(Object.values(PATHS), (_req, res) => {
     const text = 'Secondary uses (de-identified extracts, aggregates, opt-outs) are off on this gateway; an operator turns them on with SECONDARY_USES=on';
     send(res, { status: 404, body: outcome([issue('error', 'not-supported', text)]), fhir: true });
   });

@@ -99,7 +99,8 @@ interface Target {
   children: Child[];
 }
 
-const sum = (values: (number | undefined)[]) => (values.some((v) => v === undefined) ? undefined : values.reduce((a = 0, b = 0) => a + b, 0));
+/** The total, or undefined if any reading is (off Linux). */
+const sum = (values: (number | undefined)[]) => (values.includes(undefined) ? undefined : (values as number[]).reduce((a, b) => a + b, 0));
 
 async function load(target: Target, connections: number, seconds: number): Promise<Figures> {
   const { url, path: requestPath, headers, body, children } = target;

@@ -20,6 +20,9 @@
  * BENCH_CPU_PROF=<dir> profiles both children with node --cpu-prof; BENCH_GATEWAY_MAIN=dist/src/main.js runs a build
  * (after `npm run build`) instead of src/main.ts through tsx; BENCH_HTTP_PAUSE_DELIVERY=1 pauses the delivery worker
  * during each load (accepting only), then resumes it, so the drain shows the delivery rate on its own.
+ * BENCH_HTTP_ORDER=interleaved sends the fixture one record a person in turn (many care homes posting at once)
+ * instead of its own order, each resident's records one after another (one home catching up): one person's
+ * submissions are delivered one at a time, so that order is the one the outbox can combine least.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -58,7 +61,8 @@ interface Figures {
  * An endless supply of distinct, valid records: the fixture in order, with fresh ids (and fresh people for
  * residents). Each supply has its own `tag` and range of NHS numbers, so the SCR floor's records are never the gateway's.
  */
-function recordSupply(records: ProviderRecord[], tag = 'B', firstNhsStem?: number): () => ProviderRecord {
+function recordSupply(fixture: ProviderRecord[], tag = 'B', firstNhsStem?: number): () => ProviderRecord {
+  const records = process.env.BENCH_HTTP_ORDER === 'interleaved' ? interleavedByPerson(fixture) : fixture;
   const fresh = nhsNumbers(firstNhsStem);
   let n = 0;
   return () => {
@@ -70,6 +74,18 @@ function recordSupply(records: ProviderRecord[], tag = 'B', firstNhsStem?: numbe
     if (base.type === 'resident') record.nhsNumber = fresh.next().value as string;
     return record;
   };
+}
+
+/** Each person's first record, then each one's second, and so on (records without an NHS number count as one person each). */
+function interleavedByPerson(records: ProviderRecord[]): ProviderRecord[] {
+  const byPerson = new Map<string, ProviderRecord[]>();
+  for (const record of records) {
+    const person = record.nhsNumber ?? `record ${record.recordId}`;
+    byPerson.set(person, [...(byPerson.get(person) ?? []), record]);
+  }
+  const lines = [...byPerson.values()];
+  const longest = Math.max(...lines.map((line) => line.length));
+  return Array.from({ length: longest }, (_, i) => lines.flatMap((line) => (i < line.length ? [line[i]] : []))).flat();
 }
 
 /** The most records a second the SCR floor is given bundles for (beyond it they are sent again, and counted). */
@@ -307,7 +323,13 @@ export async function benchHttp(): Promise<void> {
     }
     const at16 = rows.find((r) => r.c === 16);
     const best = rows.reduce((a, r) => (r.gw.rps > a.gw.rps ? r : a), rows[0]);
-    if (at16) console.log(`   p99 at c=16: ${fmt(at16.gw.p99)} ms (target < 50 ms)`);
+    // The floors' p99 beside the gateway's: on these shared cores, what a plain proxy into the SCR reaches bounds
+    // what the gateway can (bench/PERFORMANCE.md, session 11).
+    if (at16) {
+      console.log(
+        `   p99 at c=16: gateway ${fmt(at16.gw.p99)} ms; floor via the SCR ${fmt(at16.viaScr.p99)} ms, stub floor ${fmt(at16.fl.p99)} ms (target < 50 ms)`,
+      );
+    }
     // Every process of the run shares these cores: what all of them spend per request bounds the rate. The SCR
     // does the same work per request whichever gateway build feeds it, so gateway / SCR compares builds across
     // the machine's drift in speed (bench/PERFORMANCE.md, session 9).

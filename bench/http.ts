@@ -81,11 +81,15 @@ function interleavedByPerson(records: ProviderRecord[]): ProviderRecord[] {
   const byPerson = new Map<string, ProviderRecord[]>();
   for (const record of records) {
     const person = record.nhsNumber ?? `record ${record.recordId}`;
-    byPerson.set(person, [...(byPerson.get(person) ?? []), record]);
+    const line = byPerson.get(person);
+    if (line) line.push(record);
+    else byPerson.set(person, [record]);
   }
-  const lines = [...byPerson.values()];
-  const longest = Math.max(...lines.map((line) => line.length));
-  return Array.from({ length: longest }, (_, i) => lines.flatMap((line) => (i < line.length ? [line[i]] : []))).flat();
+  const out: ProviderRecord[] = [];
+  for (let round = 0; out.length < records.length; round++) {
+    for (const line of byPerson.values()) if (round < line.length) out.push(line[round]);
+  }
+  return out;
 }
 
 /** The most records a second the SCR floor is given bundles for (beyond it they are sent again, and counted). */
@@ -323,8 +327,8 @@ export async function benchHttp(): Promise<void> {
     }
     const at16 = rows.find((r) => r.c === 16);
     const best = rows.reduce((a, r) => (r.gw.rps > a.gw.rps ? r : a), rows[0]);
-    // The floors' p99 beside the gateway's: on these shared cores, what a plain proxy into the SCR reaches bounds
-    // what the gateway can (bench/PERFORMANCE.md, session 11).
+    // The floors' p99 beside the gateway's: what a plain proxy reaches on the same shared cores, with the SCR
+    // behind it and without (bench/PERFORMANCE.md, session 11).
     if (at16) {
       console.log(
         `   p99 at c=16: gateway ${fmt(at16.gw.p99)} ms; floor via the SCR ${fmt(at16.viaScr.p99)} ms, stub floor ${fmt(at16.fl.p99)} ms (target < 50 ms)`,

@@ -122,7 +122,6 @@ export function secondaryRouter(secondary: SecondaryUses, security: Security, ma
   return router;
 }
 
-
 /**
  * With secondary uses off (the default), the same paths answer 404 with why, so an integrator or operator is
  * told what to switch on rather than left to guess at a path. Only an authenticated caller gets here, as for
